@@ -1,0 +1,118 @@
+/**
+ * The `lab93` command line. The original's flags (-r/-b/-m/-s/-c/-a/-p) choose a mode; readable
+ * subcommands do the same. Mistakes print one line naming the flags and exit with status 2.
+ * Precedence: defaults, then environment variables (LAB93_*), then flags.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_PORT } from '../protocol/limits.js';
+import { serverDbPath } from '../config/paths.js';
+import { runServer } from './server.js';
+import { chooseMode } from './mode.js';
+import { UsageError, parsePort, parsePositiveInt } from './usage.js';
+
+const EXAMPLES = `
+Examples:
+  lab93 server                      host a room on 0.0.0.0:5190 (same as: lab93 -r -s)
+  lab93 -r -c -a 192.168.1.20       join the room hosted on that machine
+  lab93 connect lab-pc:5190         the same, readable
+  lab93 -b                          serverless chat with everyone on the LAN
+  lab93 send -a lab-pc "hi all"     post one message from a script
+  lab93 tail -a lab-pc              print messages as JSON lines
+  lab93 classic --port 8080         the classic teaching board alone
+
+Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
+`;
+
+interface ServerFlags {
+  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; synchronous: string;
+  maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
+}
+
+function addServerOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-a, --address <host>', 'address to listen on').env('LAB93_ADDRESS'))
+    .addOption(new Option('-p, --port <port>', `TCP port (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
+    .addOption(new Option('--db <path>', 'SQLite database (default $XDG_DATA_HOME/lab93/server.db)').env('LAB93_DB'))
+    .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an ack is on disk').choices(['full', 'normal']).default('full'))
+    .option('--max-content <bytes>', 'longest message content (default 4096)')
+    .option('--max-frame <bytes>', 'longest frame line (default 65536)')
+    .option('--rate <n>', 'messages per second per connection, 0 for no limit (default 50)')
+    .option('--burst <n>', 'messages allowed in a burst above the rate (default 200)')
+    .option('--send-queue <bytes>', 'pending output before a slow reader is cut off (default 1 MiB)')
+    .option('--hello-timeout <seconds>', 'time allowed before hello (default 10)')
+    .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
+    .option('-v, --verbose', 'debug logging')
+    .option('-q, --quiet', 'log warnings and errors only');
+}
+
+async function startServer(f: ServerFlags): Promise<void> {
+  const num = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, flag));
+  const server: Record<string, unknown> = {};
+  const limits: Record<string, unknown> = {};
+  const set = (o: Record<string, unknown>, k: string, v: number | undefined): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  set(limits, 'maxContentBytes', num(f.maxContent, '--max-content'));
+  set(limits, 'maxFrameBytes', num(f.maxFrame, '--max-frame'));
+  set(server, 'ratePerSecond', num(f.rate, '--rate'));
+  set(server, 'rateBurst', num(f.burst, '--burst'));
+  set(server, 'maxSendQueue', num(f.sendQueue, '--send-queue'));
+  const hello = num(f.helloTimeout, '--hello-timeout');
+  const idle = num(f.idleTimeout, '--idle-timeout');
+  if (hello !== undefined) server.helloTimeoutMs = hello * 1000;
+  if (idle !== undefined) server.idleTimeoutMs = idle * 1000;
+  server.limits = limits;
+  const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
+  await runServer({
+    host: f.address ?? '0.0.0.0',
+    port: f.port === undefined ? DEFAULT_PORT : parsePort(f.port),
+    db: f.db ?? serverDbPath(),
+    synchronous: f.synchronous as 'full',
+    logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
+    server,
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lab93');
+  program
+    .description('A socket chat for a classroom, a lab or a LAN.')
+    .version('0.1.0')
+    .exitOverride()
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .addHelpText('after', EXAMPLES)
+    .option('-r, --repeater', 'client/server mode: a server relays and stores messages')
+    .option('-b, --broadcast', 'serverless mode: peers on the LAN find each other')
+    .option('-m, --mode <mode>', 'repeater or broadcast (same as -r or -b)')
+    .option('-s, --server', 'with -r: host the room')
+    .option('-c, --client', 'with -r: join a room');
+  addServerOptions(program);
+  program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
+    const mode = chooseMode(opts);
+    if (mode === 'server') return startServer(opts);
+    throw new UsageError(`${mode} mode is not available in this build yet`);
+  });
+
+  addServerOptions(program.command('server').description('host a room (same as -r -s)')).action((opts: ServerFlags) => startServer(opts));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its message already; help and version exit 0.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`lab93: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

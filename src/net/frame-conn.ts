@@ -1,0 +1,174 @@
+/**
+ * A message-oriented connection over a byte stream (TCP now, WebSocket later): frames in, frames
+ * out, never a raw socket in the server core.
+ *
+ * Outbound: frames queued in one tick are written with one write (batching), the queue honours
+ * `write() === false` by waiting for 'drain', and when the bytes pending (our queue plus the
+ * socket's own buffer) pass `maxSendQueue` the connection is reported as overflowing, so a slow
+ * reader is cut off instead of making the server buffer without bound.
+ */
+import type { Socket } from 'node:net';
+import { LineSplitter } from '../protocol/line-splitter.js';
+
+export interface FrameConnOptions {
+  maxFrameBytes: number;
+  maxSendQueue: number;
+}
+
+export interface FrameConnEvents {
+  frame(line: Buffer): void;
+  /** A line passed the frame limit; nothing more will be read. */
+  oversize(): void;
+  /** Pending output passed the limit; the owner should close the connection. */
+  overflow(pending: number): void;
+  close(hadError: boolean): void;
+}
+
+let nextId = 1;
+
+export class FrameConn {
+  readonly id: string;
+  readonly remote: string;
+  private readonly splitter: LineSplitter;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private waitingDrain = false;
+  private closed = false;
+  private ending = false;
+  private drainWaiters: Array<() => void> = [];
+  private stopped = false;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly opts: FrameConnOptions,
+    private readonly on: FrameConnEvents,
+  ) {
+    this.id = `c${nextId++}`;
+    this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
+    this.splitter = new LineSplitter(opts.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => {
+      /* 'close' follows; errors such as ECONNRESET are a normal end for a chat connection */
+    });
+    socket.on('close', (hadError) => {
+      this.closed = true;
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.releaseDrainWaiters();
+      this.on.close(hadError);
+    });
+  }
+
+  /** Feeds bytes that were read before this connection took over the socket (protocol sniffing). */
+  feed(chunk: Buffer): void {
+    this.onData(chunk);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.bytesIn += chunk.length;
+    const res = this.splitter.push(chunk);
+    for (const line of res.lines) {
+      if (this.stopped) return;
+      this.on.frame(line);
+    }
+    if (!res.ok) {
+      this.stopped = true;
+      this.socket.pause();
+      this.on.oversize();
+    }
+  }
+
+  /** Bytes waiting to reach the kernel: our queue plus the socket's buffer. */
+  get pendingBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.ending;
+  }
+
+  /** Queues one encoded frame (newline included). Returns false when the connection is closing. */
+  send(frame: Buffer): boolean {
+    if (this.closed || this.ending) return false;
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    const pending = this.queuedBytes + this.socket.writableLength;
+    if (pending > this.opts.maxSendQueue) {
+      this.on.overflow(pending);
+      return false;
+    }
+    if (!this.flushScheduled && !this.waitingDrain) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.queue.length === 0 || this.waitingDrain) return;
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queuedBytes);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.bytesOut += data.length;
+    if (!this.socket.write(data)) this.waitingDrain = true;
+    else this.releaseDrainWaitersIfLow();
+  }
+
+  private onDrain(): void {
+    this.waitingDrain = false;
+    if (this.queue.length > 0) this.flush();
+    this.releaseDrainWaitersIfLow();
+  }
+
+  private releaseDrainWaitersIfLow(): void {
+    if (!this.waitingDrain && this.queue.length === 0) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when everything queued has been handed to the kernel (or the connection closed). */
+  drained(): Promise<void> {
+    if (this.closed || (this.queue.length === 0 && !this.waitingDrain && !this.flushScheduled)) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.stopped && !this.closed) this.socket.resume();
+  }
+
+  /** Stops reading; what is queued is still written. */
+  stopReading(): void {
+    this.stopped = true;
+    this.socket.pause();
+  }
+
+  /** Writes what is queued, then half-closes; destroys after `graceMs` if the peer does not read. */
+  end(graceMs = 2000): void {
+    if (this.closed || this.ending) return;
+    this.stopReading();
+    this.flush();
+    this.ending = true;
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), graceMs);
+    t.unref();
+  }
+
+  destroy(): void {
+    this.stopped = true;
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Packet types of protocol v1 and their validation (docs/protocol.md, "Packets").
+ * Validation is hand-written rather than schema-driven: it runs once per inbound frame on the
+ * hot path, and each failure must name the field for the error frame.
+ */
+import { ProtocolError } from './errors.js';
+import { DEFAULT_ROOM, type Limits } from './limits.js';
+
+// ---- client to server -------------------------------------------------------------------
+export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string }
+export interface SendPacket { type: 'message'; uid: string | null; content: string; subject: string | null; room: string; to: string | null }
+export interface JoinPacket { type: 'join'; room: string }
+export interface LeavePacket { type: 'leave'; room: string }
+export interface HistoryRequest { type: 'history'; room: string; before: number | null; limit: number }
+export interface WhoRequest { type: 'who'; room: string }
+export interface PingPacket { type: 'ping'; data?: unknown }
+export interface PongPacket { type: 'pong'; data?: unknown }
+export interface ByePacket { type: 'bye' }
+/** The original Lab-93 client's packet: no type, just who and what. */
+export interface SeedPacket { type: 'seed'; username: string; content: string; subject: string | null }
+
+export type ClientPacket =
+  | HelloPacket | SendPacket | JoinPacket | LeavePacket | HistoryRequest | WhoRequest
+  | PingPacket | PongPacket | ByePacket | SeedPacket;
+export type ClientPacketType = ClientPacket['type'];
+
+// ---- server to client -------------------------------------------------------------------
+/** A stored message as it travels to clients. */
+export interface MessagePacket {
+  type: 'message';
+  id: number;
+  uid: string | null;
+  username: string;
+  subject: string | null;
+  content: string;
+  room: string;
+  to: string | null;
+  timestamp: number;
+}
+export interface WelcomePacket { type: 'welcome'; username: string; last_id: number; users: string[]; rooms: string[]; server: string; protocol: number }
+export interface SyncedPacket { type: 'synced'; last_id: number; missed: number }
+export interface AckPacket { type: 'ack'; uid: string | null; id: number; timestamp: number; duplicate?: boolean }
+export interface HistoryPacket { type: 'history'; room: string; messages: MessagePacket[] }
+export interface WhoPacket { type: 'who'; room: string; users: string[] }
+export interface JoinedPacket { type: 'joined'; room: string; users: string[] }
+export interface LeftPacket { type: 'left'; room: string }
+export interface PresencePacket { type: 'presence'; room: string; username: string; status: 'online' | 'offline' }
+export interface ErrorPacket { type: 'error'; code: string; message: string; uid?: string }
+export interface ServerByePacket { type: 'bye'; reason?: string }
+
+export type ServerPacket =
+  | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | JoinedPacket
+  | LeftPacket | PresencePacket | ErrorPacket | PingPacket | PongPacket | ServerByePacket;
+
+// ---- validation ---------------------------------------------------------------------------
+/** Names and rooms: printable, no whitespace, no control or format characters (no escapes, no bidi tricks). */
+const NAME = /^[^\s\p{C}]+$/u;
+/** Subjects: may hold spaces, never control or format characters. */
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+
+function bad(field: string, why: string, uid?: string): ProtocolError {
+  return new ProtocolError('bad_packet', `${field}: ${why}`, uid !== undefined ? { uid } : {});
+}
+
+export function checkName(value: unknown, field: string, max: number, uid?: string): string {
+  if (typeof value !== 'string') throw bad(field, 'must be a string', uid);
+  if (value.length === 0) throw bad(field, 'must not be empty', uid);
+  if ([...value].length > max) throw bad(field, `longer than ${max} characters`, uid);
+  if (!NAME.test(value)) throw bad(field, 'must not contain spaces or control characters', uid);
+  return value;
+}
+
+function optString(obj: Record<string, unknown>, field: string, max: number, uid?: string): string | null {
+  const v = obj[field];
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string') throw bad(field, 'must be a string', uid);
+  if ([...v].length > max) throw bad(field, `longer than ${max} characters`, uid);
+  if (!NO_CONTROLS.test(v)) throw bad(field, 'must not contain control characters', uid);
+  return v;
+}
+
+function optInt(obj: Record<string, unknown>, field: string): number | null {
+  const v = obj[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(field, 'must be a non-negative integer');
+  return v;
+}
+
+function room(obj: Record<string, unknown>, limits: Limits, uid?: string): string {
+  const v = obj.room;
+  if (v === undefined || v === null || v === '') return DEFAULT_ROOM;
+  return checkName(v, 'room', limits.maxRoomLength, uid);
+}
+
+function content(obj: Record<string, unknown>, limits: Limits, uid?: string): string {
+  const v = obj.content;
+  if (typeof v !== 'string') throw bad('content', 'must be a string', uid);
+  if (v.length === 0) throw bad('content', 'must not be empty', uid);
+  if (Buffer.byteLength(v, 'utf8') > limits.maxContentBytes) {
+    throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`, uid !== undefined ? { uid } : {});
+  }
+  return v;
+}
+
+/**
+ * Turns a decoded JSON object into a typed client packet, or throws a ProtocolError
+ * (`bad_packet`, `too_large`, `unknown_type`).
+ */
+export function parseClientPacket(obj: Record<string, unknown>, limits: Limits): ClientPacket {
+  const type = obj.type;
+  if (type === undefined) {
+    if (typeof obj.username === 'string' && typeof obj.content === 'string') {
+      return {
+        type: 'seed',
+        username: checkName(obj.username, 'username', limits.maxNameLength),
+        content: content(obj, limits),
+        subject: optString(obj, 'subject', limits.maxSubjectLength),
+      };
+    }
+    throw bad('type', 'missing');
+  }
+  if (typeof type !== 'string') throw bad('type', 'must be a string');
+  switch (type) {
+    case 'message': {
+      const uidRaw = obj.uid;
+      let uid: string | null = null;
+      if (uidRaw !== undefined && uidRaw !== null) {
+        if (typeof uidRaw !== 'string' || uidRaw.length === 0 || uidRaw.length > limits.maxUidLength || !NAME.test(uidRaw)) {
+          throw bad('uid', `must be a string of 1 to ${limits.maxUidLength} printable characters`);
+        }
+        uid = uidRaw;
+      }
+      const u = uid ?? undefined;
+      const to = obj.to === undefined || obj.to === null || obj.to === '' ? null : checkName(obj.to, 'to', limits.maxNameLength, u);
+      return { type, uid, content: content(obj, limits, u), subject: optString(obj, 'subject', limits.maxSubjectLength, u), room: room(obj, limits, u), to };
+    }
+    case 'hello': {
+      const username = checkName(obj.username, 'username', limits.maxNameLength);
+      const since = optInt(obj, 'since');
+      let rooms: string[] = ['lobby'];
+      if (obj.rooms !== undefined && obj.rooms !== null) {
+        if (!Array.isArray(obj.rooms)) throw bad('rooms', 'must be a list of room names');
+        if (obj.rooms.length > limits.maxRoomsPerConnection) throw new ProtocolError('too_many_rooms', `at most ${limits.maxRoomsPerConnection} rooms`);
+        rooms = [...new Set(obj.rooms.map((r) => checkName(r, 'rooms', limits.maxRoomLength)))];
+      }
+      const client = optString(obj, 'client', 100);
+      return client === null ? { type, username, since, rooms } : { type, username, since, rooms, client };
+    }
+    case 'join':
+    case 'leave':
+      return { type, room: room(obj, limits) };
+    case 'history': {
+      const limit = optInt(obj, 'limit') ?? 50;
+      return { type, room: room(obj, limits), before: optInt(obj, 'before'), limit: Math.min(Math.max(limit, 1), limits.maxHistoryLimit) };
+    }
+    case 'who':
+      return { type, room: room(obj, limits) };
+    case 'ping':
+    case 'pong':
+      return obj.data === undefined ? { type } : { type, data: obj.data };
+    case 'bye':
+      return { type };
+    default:
+      throw new ProtocolError('unknown_type', `unknown packet type ${JSON.stringify(type.slice(0, 40))}`);
+  }
+}

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { MessageBus } from '../bus/types.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore } from '../store/types.js';
+import type { ServerOptions } from './config.js';
+import type { Hub } from './hub.js';
+import type { Session } from './session.js';
+
+/** What handlers may use: no sockets, no listener, just the server's state and services. */
+export interface ServerContext {
+  readonly opts: ServerOptions;
+  readonly store: MessageStore;
+  readonly bus: MessageBus;
+  readonly committer: GroupCommit;
+  readonly hub: Hub<Session>;
+  readonly log: Logger;
+  readonly nodeId: string;
+  now(): number;
+  /** Records that a user's client provably holds every message up to `id` (the catch-up cursor). */
+  markDelivered(username: string, id: number): void;
+  /** Takes a session out of rooms and users, announcing presence where it was the last. */
+  detach(session: Session): void;
+  /** Puts a session in a room; announces presence when it is the user's first connection there. */
+  enterRoom(session: Session, room: string): void;
+  leaveRoom(session: Session, room: string): void;
+}

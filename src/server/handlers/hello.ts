@@ -1,0 +1,57 @@
+import type { HelloPacket } from '../../protocol/packets.js';
+import type { ServerContext } from '../context.js';
+import type { Session } from '../session.js';
+import { toPacket } from '../wire.js';
+import type { Handler } from './types.js';
+
+/**
+ * Logs a session in: registers it (so live messages from now on are held for it), sends
+ * `welcome`, streams what the user missed page by page (waiting for the socket to drain between
+ * pages, so a 100,000-message catch-up never sits in memory), then `synced` and the held messages.
+ * `since` null means: from the cursor the server keeps for the user; a user never seen starts now.
+ */
+export async function login(ctx: ServerContext, s: Session, username: string, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+  s.username = username;
+  s.log = s.log.child({ user: username });
+  s.state = 'syncing';
+  ctx.hub.addUser(s);
+  for (const room of rooms) ctx.enterRoom(s, room);
+  const lastId = await ctx.store.lastId();
+  const stored = since === null ? await ctx.store.getCursor(username) : null;
+  const from = !catchUp ? lastId : since ?? stored ?? lastId;
+  // `since` is the client's word that it holds everything up to there, as good as a receipt;
+  // a user never seen gets a cursor now, so what arrives while it is away is kept for it.
+  if (since !== null || stored === null) ctx.markDelivered(username, Math.min(from, lastId));
+  s.syncedUpTo = lastId;
+  const users = new Set<string>();
+  for (const room of s.rooms) for (const u of ctx.hub.usersIn(room)) users.add(u);
+  s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1 });
+  s.log.info({ rooms: [...s.rooms], since: from, lastId }, 'hello');
+  // Streamed in the background: the client may send while its backlog arrives.
+  void streamCatchUp(ctx, s, username, from, lastId).catch((err: unknown) => {
+    s.log.error({ err }, 'catch-up failed');
+    s.close('catch-up failed', { error: 'internal' });
+  });
+}
+
+async function streamCatchUp(ctx: ServerContext, s: Session, username: string, from: number, lastId: number): Promise<void> {
+  let after = from;
+  let missed = 0;
+  while (after < lastId && s.state === 'syncing') {
+    const rows = await ctx.store.catchUp({ username, rooms: [...s.rooms], afterId: after, upToId: lastId, limit: ctx.opts.catchUpPage });
+    for (const m of rows) s.reply(toPacket(m));
+    missed += rows.length;
+    if (rows.length < ctx.opts.catchUpPage) break;
+    after = rows[rows.length - 1]!.id;
+    await s.conn.drained();
+  }
+  if (s.state !== 'syncing') return;
+  s.reply({ type: 'synced', last_id: lastId, missed });
+  s.finishSync();
+}
+
+export const hello: Handler<HelloPacket> = {
+  preHello: true,
+  postHello: false,
+  handle: (ctx, s, p) => login(ctx, s, p.username, p.rooms, p.since),
+};

@@ -1,0 +1,50 @@
+import { ProtocolError } from '../../protocol/errors.js';
+import type { SeedPacket, SendPacket } from '../../protocol/packets.js';
+import type { NewMessage } from '../../store/types.js';
+import type { ServerContext } from '../context.js';
+import type { Session } from '../session.js';
+import { login } from './hello.js';
+import type { Handler } from './types.js';
+
+/**
+ * Stores a message (group commit), acknowledges it only once it is durable, then publishes it
+ * on the bus, which fans it out. A repeated uid gets the original ack and is not relayed again.
+ */
+export function post(ctx: ServerContext, s: Session, msg: NewMessage): void {
+  const uid = msg.uid;
+  s.inflightChanged(1);
+  ctx.committer.submit(msg, (err, r) => {
+    s.inflightChanged(-1);
+    if (err || !r) {
+      ctx.log.error({ err, conn: s.id }, 'store failed');
+      s.fail(new ProtocolError('internal', 'the message could not be stored', uid !== null ? { uid } : {}));
+      return;
+    }
+    const m = r.message;
+    s.reply(r.duplicate ? { type: 'ack', uid, id: m.id, timestamp: m.timestamp, duplicate: true } : { type: 'ack', uid, id: m.id, timestamp: m.timestamp });
+    if (!r.duplicate) ctx.bus.publish({ kind: 'message', message: m, origin: s.id });
+  });
+}
+
+function accept(ctx: ServerContext, s: Session, p: SendPacket | SeedPacket, room: string, to: string | null, uid: string | null): void {
+  const opt = uid !== null ? { uid } : {};
+  if (to === null && !s.rooms.has(room)) throw new ProtocolError('not_in_room', `join ${room} before writing to it`, opt);
+  if (!s.bucket.take()) throw new ProtocolError('rate_limited', `more than ${ctx.opts.ratePerSecond} messages a second; not stored, send it again later`, opt);
+  post(ctx, s, { uid, username: s.username!, room, to, subject: p.subject, content: p.content, timestamp: ctx.now() / 1000, remote: s.conn.remote });
+}
+
+export const message: Handler<SendPacket> = {
+  preHello: false,
+  postHello: true,
+  handle: (ctx, s, p) => accept(ctx, s, p, p.room, p.to, p.uid),
+};
+
+/** The original Lab-93 client's packet: logs in as its username on first use, then posts. */
+export const seed: Handler<SeedPacket> = {
+  preHello: true,
+  postHello: true,
+  handle(ctx, s, p) {
+    if (s.state !== 'hello') return accept(ctx, s, p, 'lobby', null, null);
+    return login(ctx, s, p.username, ['lobby'], null, false).then(() => accept(ctx, s, p, 'lobby', null, null));
+  },
+};

@@ -1,0 +1,259 @@
+/**
+ * The repeater server: accepts sockets, tells the protocols apart by their first bytes, runs a
+ * Session per Lab-93 connection, and fans stored messages out from the bus to the sessions.
+ * Built by createServer() from injected store, bus, logger and clock: no module-level state.
+ */
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BusEvent, MessageBus } from '../bus/types.js';
+import { FrameConn } from '../net/frame-conn.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { EncodedPacket } from '../protocol/frame.js';
+import { sniff } from '../protocol/sniff.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore, StoredMessage } from '../store/types.js';
+import { serverOptions, type ServerOptions } from './config.js';
+import type { ServerContext } from './context.js';
+import { Hub } from './hub.js';
+import { Session } from './session.js';
+import { toPacket } from './wire.js';
+
+/** Takes over sockets whose first bytes are not Lab-93 (the classic "%" board). */
+export interface ClassicGateway {
+  accept(socket: Socket, first: Buffer): void;
+  close(): Promise<void>;
+}
+
+export interface ServerDeps {
+  store: MessageStore;
+  bus: MessageBus;
+  log: Logger;
+  options?: Partial<ServerOptions>;
+  now?: () => number;
+  classic?: ClassicGateway;
+}
+
+export interface Lab93Server {
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Serves one already-connected socket (used by listen, by tests and by other listeners). */
+  handleSocket(socket: Socket): void;
+  close(): Promise<void>;
+  readonly sessions: ReadonlySet<Session>;
+  readonly committer: GroupCommit;
+  readonly context: ServerContext;
+}
+
+export function createServer(deps: ServerDeps): Lab93Server {
+  const opts = serverOptions(deps.options);
+  const log = deps.log;
+  const now = deps.now ?? Date.now;
+  const hub = new Hub<Session>();
+  const sessions = new Set<Session>();
+  const committer = new GroupCommit(deps.store);
+  const cursors = new Map<string, number>();
+  const perAddress = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const nodeId = randomUUID();
+  let listener: net.Server | null = null;
+  let closing = false;
+
+  const publishPresence = (room: string, username: string, status: 'online' | 'offline'): void =>
+    deps.bus.publish({ kind: 'presence', room, username, status, node: nodeId });
+
+  const ctx: ServerContext = {
+    opts,
+    store: deps.store,
+    bus: deps.bus,
+    committer,
+    hub,
+    log,
+    nodeId,
+    now,
+    markDelivered(username, id) {
+      const prev = cursors.get(username);
+      if (prev === undefined || prev < id) cursors.set(username, id);
+    },
+    enterRoom(s, room) {
+      s.rooms.add(room);
+      if (hub.join(s, room)) publishPresence(room, s.username!, 'online');
+    },
+    leaveRoom(s, room) {
+      s.rooms.delete(room);
+      if (hub.leave(s, room)) publishPresence(room, s.username!, 'offline');
+    },
+    detach(s) {
+      if (s.username === null || s.state === 'closed') return;
+      for (const room of [...s.rooms]) ctx.leaveRoom(s, room);
+      hub.removeUser(s);
+    },
+  };
+
+  // ---- fan-out ----------------------------------------------------------------------------
+  function fanOut(m: StoredMessage, origin: string): void {
+    const enc = new EncodedPacket(toPacket(m));
+    if (m.to !== null) {
+      for (const s of hub.users.get(m.to) ?? []) if (s.id !== origin) s.deliver(enc, m.id);
+      if (m.to !== m.username) for (const s of hub.users.get(m.username) ?? []) if (s.id !== origin) s.deliver(enc, m.id);
+      return;
+    }
+    const room = hub.rooms.get(m.room);
+    if (room) for (const s of room) if (s.id !== origin) s.deliver(enc, m.id);
+  }
+
+  function presence(ev: Extract<BusEvent, { kind: 'presence' }>): void {
+    const room = hub.rooms.get(ev.room);
+    if (!room) return;
+    const enc = new EncodedPacket({ type: 'presence', room: ev.room, username: ev.username, status: ev.status });
+    for (const s of room) if (s.username !== ev.username && s.state === 'ready') s.conn.send(enc.frame(s.mode));
+  }
+
+  const unsubscribe = deps.bus.subscribe((ev) => (ev.kind === 'message' ? fanOut(ev.message, ev.origin) : presence(ev)));
+
+  // ---- timers -----------------------------------------------------------------------------
+  async function flushCursors(): Promise<void> {
+    if (cursors.size === 0) return;
+    const entries = [...cursors];
+    cursors.clear();
+    await deps.store.setCursors(entries).catch((err: unknown) => log.error({ err }, 'cursor flush failed'));
+  }
+  const cursorTimer = setInterval(() => void flushCursors(), opts.cursorFlushMs);
+  cursorTimer.unref();
+
+  function sweep(): void {
+    const t = now();
+    for (const s of sessions) {
+      if (s.state === 'hello') {
+        if (t - s.openedAt > opts.helloTimeoutMs) s.close(`no hello within ${opts.helloTimeoutMs} ms`, { error: 'hello_timeout' });
+      } else if (s.state !== 'closed') {
+        const silent = t - s.lastSeen;
+        if (silent > 2 * opts.idleTimeoutMs) s.close(`silent for ${Math.round(silent / 1000)} s`, { error: 'idle_timeout' });
+        else if (silent > opts.idleTimeoutMs && !s.pinged) {
+          s.pinged = true;
+          s.sendPing();
+        } else if (s.state === 'ready' && s.pingMark === null && s.deliveredId > s.confirmedId && t - s.lastPingAt > opts.receiptPingMs) {
+          // Messages went out since the last receipt: ask for one, so the cursor keeps up.
+          s.sendPing();
+        }
+      }
+    }
+  }
+  const sweepTimer = setInterval(sweep, Math.max(20, Math.min(opts.helloTimeoutMs, opts.idleTimeoutMs, opts.receiptPingMs) / 4));
+  sweepTimer.unref();
+
+  // ---- accepting --------------------------------------------------------------------------
+  function startSession(socket: Socket, first: Buffer, mode: 'base64' | 'plain'): void {
+    let session: Session;
+    const conn = new FrameConn(socket, { maxFrameBytes: opts.limits.maxFrameBytes, maxSendQueue: opts.maxSendQueue }, {
+      frame: (line) => session.onFrame(line),
+      oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes`, { fatal: true })),
+      overflow: (pending) => {
+        session.log.warn({ pending, user: session.username ?? undefined }, 'send queue exceeded; disconnecting slow reader');
+        session.closeReason = 'send queue full';
+        ctx.detach(session);
+        session.state = 'closed';
+        conn.destroy();
+      },
+      close: () => {
+        sessions.delete(session);
+        session.onConnClosed();
+      },
+    });
+    session = new Session(ctx, conn, mode);
+    sessions.add(session);
+    session.log.info({ protocol: mode }, 'connection opened');
+    conn.feed(first);
+  }
+
+  function handleSocket(socket: Socket): void {
+    const addr = socket.remoteAddress ?? 'unknown';
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const n = (perAddress.get(addr) ?? 0) + 1;
+    if (sockets.size >= opts.maxConnections || n > opts.maxConnectionsPerAddress) {
+      log.warn({ remote: addr, total: sockets.size, fromAddress: n - 1 }, 'connection refused: too many connections');
+      socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: 'too many connections' }) + '\n');
+      socket.on('error', () => {});
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    perAddress.set(addr, n);
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, left);
+    });
+    let first: Buffer = Buffer.alloc(0);
+    const onError = (): void => {};
+    const onTimeout = (): void => {
+      log.info({ remote: addr }, 'connection closed: nothing sent');
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      first = first.length === 0 ? chunk : Buffer.concat([first, chunk]);
+      const kind = sniff(first);
+      if (kind === 'more') return;
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('timeout', onTimeout);
+      socket.setTimeout(0);
+      if (kind === 'classic') {
+        if (deps.classic) deps.classic.accept(socket, first);
+        else {
+          log.info({ remote: addr }, 'rejected: not a Lab-93 frame and the classic board is off');
+          socket.end(JSON.stringify({ type: 'error', code: 'bad_frame', message: 'not a Lab-93 frame' }) + '\n');
+        }
+        return;
+      }
+      startSession(socket, first, kind);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.setTimeout(opts.helloTimeoutMs, onTimeout);
+  }
+
+  return {
+    sessions,
+    committer,
+    context: ctx,
+    handleSocket,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        const srv = net.createServer({ noDelay: true }, handleSocket);
+        srv.maxConnections = opts.maxConnections + 100;
+        srv.once('error', reject);
+        srv.listen({ port, host, backlog: 4096 }, () => {
+          srv.off('error', reject);
+          listener = srv;
+          const a = srv.address() as AddressInfo;
+          log.info({ host: a.address, port: a.port }, 'listening');
+          resolve(a);
+        });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const stopped = listener ? new Promise<void>((r) => listener!.close(() => r())) : Promise.resolve();
+      for (const s of sessions) s.conn.stopReading();
+      await committer.drain();
+      for (const s of sessions) s.close('server shutting down', { bye: 'server shutting down' });
+      await flushCursors();
+      if (deps.classic) await deps.classic.close();
+      const deadline = Date.now() + 2000;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const s of sockets) s.destroy();
+      clearInterval(cursorTimer);
+      clearInterval(sweepTimer);
+      unsubscribe();
+      await stopped;
+      log.info('server stopped');
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * One Lab-93 connection: awaiting hello, syncing (catch-up streaming, live messages held back),
+ * ready, closed. Frames are handled strictly in order; a handler that returns a promise pauses
+ * reading until it settles, so a fast client cannot overtake its own hello.
+ */
+import type { Logger } from 'pino';
+import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
+import { decodeFrame, encodeFrame, type EncodedPacket, type FrameMode } from '../protocol/frame.js';
+import { parseClientPacket, type ClientPacket, type ServerPacket } from '../protocol/packets.js';
+import type { FrameConn } from '../net/frame-conn.js';
+import { TokenBucket } from './rate-limit.js';
+import type { ServerContext } from './context.js';
+import { HANDLERS } from './handlers/index.js';
+
+export type SessionState = 'hello' | 'syncing' | 'ready' | 'closed';
+
+export class Session {
+  readonly id: string;
+  username: string | null = null;
+  readonly rooms = new Set<string>();
+  state: SessionState = 'hello';
+  /** Live messages that arrive while catch-up is streaming; sent after `synced`. */
+  held: Array<{ enc: EncodedPacket; id: number }> = [];
+  /** Highest id sent by catch-up: live messages at or below it were already delivered. */
+  syncedUpTo = 0;
+  inflight = 0;
+  errors = 0;
+  /** Highest message id written to this connection. */
+  deliveredId = 0;
+  /** deliveredId when our outstanding ping left; its pong proves the client has all up to it. */
+  pingMark: number | null = null;
+  lastPingAt = 0;
+  /** Highest id this connection's client has confirmed (by a pong). */
+  confirmedId = 0;
+  lastSeen: number;
+  pinged = false;
+  readonly openedAt: number;
+  readonly bucket: TokenBucket;
+  log: Logger;
+  private inbox: Buffer[] = [];
+  private busy = false;
+  private pausedForInflight = false;
+  closeReason = '';
+
+  constructor(
+    readonly ctx: ServerContext,
+    readonly conn: FrameConn,
+    readonly mode: FrameMode,
+  ) {
+    this.id = conn.id;
+    this.lastSeen = this.openedAt = ctx.now();
+    this.bucket = new TokenBucket(ctx.opts.ratePerSecond, ctx.opts.rateBurst, ctx.now);
+    this.log = ctx.log.child({ conn: this.id, remote: conn.remote });
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+  onFrame(line: Buffer): void {
+    this.lastSeen = this.ctx.now();
+    this.pinged = false;
+    if (this.busy) {
+      this.inbox.push(line);
+      return;
+    }
+    this.handleLine(line);
+    this.drainInbox();
+  }
+
+  private drainInbox(): void {
+    while (!this.busy && this.inbox.length > 0 && this.state !== 'closed') this.handleLine(this.inbox.shift()!);
+  }
+
+  private handleLine(line: Buffer): void {
+    if (this.state === 'closed') return;
+    const decoded = decodeFrame(line, this.mode);
+    if (!decoded.ok) {
+      this.fail(new ProtocolError(decoded.code, decoded.message, { fatal: this.state === 'hello' }));
+      return;
+    }
+    let packet: ClientPacket;
+    try {
+      packet = parseClientPacket(decoded.value, this.ctx.opts.limits);
+    } catch (err) {
+      const pe = err instanceof ProtocolError ? err : new ProtocolError('bad_packet', String(err));
+      const uid = typeof decoded.value.uid === 'string' ? decoded.value.uid.slice(0, 64) : undefined;
+      this.fail(this.state === 'hello' ? new ProtocolError(pe.code, pe.message, { fatal: true }) : uid && !pe.uid ? new ProtocolError(pe.code, pe.message, { uid }) : pe);
+      return;
+    }
+    const handler = HANDLERS[packet.type];
+    if (this.state === 'hello' && !handler.preHello) {
+      this.fail(new ProtocolError('not_hello', `the first packet must be hello, not ${packet.type}`, { fatal: true }));
+      return;
+    }
+    if (this.state !== 'hello' && !handler.postHello) {
+      this.fail(new ProtocolError('already_hello'));
+      return;
+    }
+    let result: void | Promise<void>;
+    try {
+      result = handler.handle(this.ctx, this, packet as never);
+    } catch (err) {
+      this.handlerError(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.busy = true;
+      this.conn.pause();
+      result
+        .catch((err: unknown) => this.handlerError(err))
+        .finally(() => {
+          this.busy = false;
+          if (this.state === 'closed') return;
+          if (!this.pausedForInflight) this.conn.resume();
+          this.drainInbox();
+        });
+    }
+  }
+
+  private handlerError(err: unknown): void {
+    if (err instanceof ProtocolError) this.fail(err);
+    else {
+      this.log.error({ err }, 'handler failed');
+      this.fail(new ProtocolError('internal', 'internal error'));
+    }
+  }
+
+  /** Called around each message's commit: past maxInflight we stop reading this connection. */
+  inflightChanged(delta: number): void {
+    this.inflight += delta;
+    if (!this.pausedForInflight && this.inflight >= this.ctx.opts.maxInflight) {
+      this.pausedForInflight = true;
+      this.conn.pause();
+    } else if (this.pausedForInflight && this.inflight < this.ctx.opts.maxInflight / 2) {
+      this.pausedForInflight = false;
+      if (!this.busy) this.conn.resume();
+    }
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------
+  reply(packet: ServerPacket): void {
+    this.conn.send(encodeFrame(packet, this.mode));
+  }
+
+  /** Sends an error frame; fatal errors, and one error too many, close the connection. */
+  fail(err: ProtocolError): void {
+    if (this.state === 'closed') return;
+    this.errors++;
+    const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
+    this.reply(packet);
+    this.log.info({ code: err.code }, `rejected: ${err.message}`);
+    if (err.fatal) this.close(err.code);
+    else if (this.errors >= this.ctx.opts.maxErrors) this.close('too many errors');
+  }
+
+  /** Delivers a relayed message (encoded once for all receivers). */
+  deliver(enc: EncodedPacket, id: number): void {
+    if (this.state === 'syncing') {
+      this.held.push({ enc, id });
+      return;
+    }
+    if (this.state !== 'ready') return;
+    if (this.conn.send(enc.frame(this.mode)) && id > this.deliveredId) this.deliveredId = id;
+  }
+
+  /**
+   * Sends a ping that doubles as a delivery receipt: TCP keeps order, so the client's pong
+   * proves that everything written before the ping reached it (docs/protocol.md, "Cursors").
+   */
+  sendPing(): void {
+    this.pingMark = this.deliveredId;
+    this.lastPingAt = this.ctx.now();
+    this.reply({ type: 'ping' });
+  }
+
+  /** A pong arrived: the cursor may advance to what was written before our ping. */
+  onPong(): void {
+    if (this.pingMark !== null && this.username !== null) {
+      this.confirmedId = Math.max(this.confirmedId, this.pingMark);
+      this.ctx.markDelivered(this.username, this.pingMark);
+    }
+    this.pingMark = null;
+  }
+
+  /** Ends catch-up: sends what was held back, skipping what catch-up already covered. */
+  finishSync(): void {
+    this.state = 'ready';
+    if (this.syncedUpTo > this.deliveredId) this.deliveredId = this.syncedUpTo;
+    this.sendPing();
+    const held = this.held;
+    this.held = [];
+    for (const h of held) if (h.id > this.syncedUpTo) this.deliver(h.enc, h.id);
+  }
+
+  /** Closes once: sends `code` as an error first when it is a protocol error code. */
+  close(reason: string, opts: { error?: ErrorCode; bye?: string } = {}): void {
+    if (this.state === 'closed') return;
+    if (opts.error) this.reply({ type: 'error', code: opts.error, message: reason });
+    if (opts.bye !== undefined) this.reply({ type: 'bye', reason: opts.bye });
+    this.closeReason = reason;
+    this.ctx.detach(this);
+    this.state = 'closed';
+    this.conn.end();
+  }
+
+  /** The socket is gone (peer closed, reset, or we destroyed it). */
+  onConnClosed(): void {
+    if (this.state !== 'closed') {
+      this.closeReason ||= 'peer closed';
+      this.ctx.detach(this);
+      this.state = 'closed';
+    }
+    this.log.info({ reason: this.closeReason, ms: this.ctx.now() - this.openedAt, bytesIn: this.conn.bytesIn, bytesOut: this.conn.bytesOut }, 'connection closed');
+  }
+}

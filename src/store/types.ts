@@ -1,0 +1,67 @@
+/**
+ * The message store interface. Every backend (SQLite now, PostgreSQL later) passes the shared
+ * contract suite in test/contract/store-contract.ts, which encodes the protocol's promises:
+ * ids increase, a repeated (username, uid) is stored once, acknowledged means stored,
+ * catch-up returns exactly what was missed, history pages backwards.
+ */
+export interface NewMessage {
+  uid: string | null;
+  username: string;
+  room: string;
+  /** Recipient of a direct message, or null for a room message. */
+  to: string | null;
+  subject: string | null;
+  content: string;
+  /** Unix seconds (float) when the server accepted it. */
+  timestamp: number;
+  /** Peer address it came from, for the operator (never sent to clients). */
+  remote?: string | null;
+}
+
+export interface StoredMessage extends NewMessage {
+  id: number;
+}
+
+export interface AppendResult {
+  message: StoredMessage;
+  /** True when (username, uid) was stored before: `message` is then the original. */
+  duplicate: boolean;
+}
+
+export interface CatchUpQuery {
+  username: string;
+  rooms: string[];
+  /** Exclusive lower bound. */
+  afterId: number;
+  /** Inclusive upper bound (the last id when catch-up began). */
+  upToId: number;
+  limit: number;
+}
+
+export interface MessageStore {
+  /** Stores a batch in one transaction; resolves only once it is durable. Results are in input order. */
+  append(batch: NewMessage[]): Promise<AppendResult[]>;
+  /** The highest id stored, 0 when empty. */
+  lastId(): Promise<number>;
+  /** Room messages of `rooms` plus direct messages to or from `username`, ascending by id. */
+  catchUp(q: CatchUpQuery): Promise<StoredMessage[]>;
+  /** The newest `limit` room messages with id < before (or the newest overall), ascending by id. */
+  history(room: string, before: number | null, limit: number): Promise<StoredMessage[]>;
+  /** Room messages with id > afterId, ascending, at most `limit`: for streaming a whole room. */
+  page(room: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  /** Number of stored messages. */
+  count(): Promise<number>;
+  getCursor(username: string): Promise<number | null>;
+  setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type Synchronous = 'full' | 'normal' | 'off';
+
+export interface StoreConfig {
+  driver: 'sqlite';
+  /** SQLite file path (":memory:" for tests) or PostgreSQL connection string. */
+  path: string;
+  /** SQLite's synchronous setting: "full" makes an acknowledgement mean "on disk". */
+  synchronous?: Synchronous;
+}
