@@ -1,0 +1,74 @@
+/**
+ * What the terminal UI talks to. Two backends implement it: the repeater connection
+ * (src/client/connection.ts, a client of a lab93 server) and the broadcast peer
+ * (src/peer/, serverless). The UI never sees a socket.
+ */
+import type { EventEmitter } from 'node:events';
+
+/** A chat message as the UI shows it. */
+export interface ChatMessage {
+  /** Stable identity for dedupe and display: the server id ("r:<id>") or the peer message id. */
+  key: string;
+  /** The server's id in repeater mode; null in broadcast mode. */
+  id: number | null;
+  uid: string | null;
+  username: string;
+  subject: string | null;
+  content: string;
+  room: string;
+  to: string | null;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+export interface OutgoingMessage {
+  content: string;
+  subject?: string | null;
+  room: string;
+  to?: string | null;
+}
+
+export type BackendState = 'connecting' | 'online' | 'offline';
+
+export interface ScanEntry {
+  name: string;
+  host: string;
+  port: number;
+  mode: 'repeater' | 'broadcast';
+  lastSeen: number;
+  connected: boolean;
+}
+
+/**
+ * Events (EventEmitter):
+ * - 'message' (m: ChatMessage, info: { missed: boolean }): a message from someone else (or from
+ *   this user's other connections); `missed` for the backlog received on (re)connect.
+ *   Each message is emitted once, ever: the backend dedupes by key.
+ * - 'acked' (uid: string, m: ChatMessage): one of our messages is stored.
+ * - 'presence' (p: { room: string; username: string; status: 'online' | 'offline' })
+ * - 'state' (state: BackendState, detail?: string): connection state changed.
+ * - 'synced' (info: { missed: number }): the backlog after a (re)connect is complete.
+ * - 'notice' (text: string): something the user should read (a server error, a warning).
+ */
+export interface ChatBackend extends EventEmitter {
+  readonly kind: 'repeater' | 'broadcast';
+  readonly username: string;
+  readonly state: BackendState;
+  start(): Promise<void>;
+  /** Queues a message (kept across outages and restarts) and returns its uid. */
+  send(m: OutgoingMessage): string;
+  /** Messages queued but not acknowledged yet. */
+  pendingCount(): number;
+  join(room: string): Promise<void>;
+  leave(room: string): Promise<void>;
+  who(room: string): Promise<string[]>;
+  /** The newest `limit` messages of a room, from the server or the local store. */
+  history(room: string, limit: number): Promise<ChatMessage[]>;
+  /** The newest `limit` messages kept locally: shown at start, even when offline. */
+  recent(limit: number): ChatMessage[];
+  /** Broadcast mode (and repeater discovery): an active look for instances on the LAN. */
+  scan?(): Promise<ScanEntry[]>;
+  /** Broadcast mode: the peers connected now. */
+  peers?(): Array<{ name: string; address: string; users: string[] }>;
+  close(): Promise<void>;
+}
