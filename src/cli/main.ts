@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { runServer } from './server.js';
+import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
 import { chooseMode } from './mode.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
@@ -88,13 +89,16 @@ export function buildProgram(): Command {
     .option('-s, --server', 'with -r: host the room')
     .option('-c, --client', 'with -r: join a room');
   addServerOptions(program);
+  addIdentityOptions(program);
   program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
     const mode = chooseMode(opts);
     if (mode === 'server') return startServer(opts);
+    if (mode === 'client') return startClientFromFlags(opts as typeof opts & { name?: string; room?: string });
     throw new UsageError(`${mode} mode is not available in this build yet`);
   });
 
   addServerOptions(program.command('server').description('host a room (same as -r -s)')).action((opts: ServerFlags) => startServer(opts));
+  registerClientCommands(program);
   return program;
 }
 

@@ -45,6 +45,9 @@ export interface ScanEntry {
  *   this user's other connections); `missed` for the backlog received on (re)connect.
  *   Each message is emitted once, ever: the backend dedupes by key.
  * - 'acked' (uid: string, m: ChatMessage): one of our messages is stored.
+ * - 'failed' (uid: string, reason: string): one of our messages was refused for good (too large,
+ *   a bad field…) and dropped from the queue; pendingCount() no longer counts it. Optional:
+ *   a backend that never refuses need not emit it.
  * - 'presence' (p: { room: string; username: string; status: 'online' | 'offline' })
  * - 'state' (state: BackendState, detail?: string): connection state changed.
  * - 'synced' (info: { missed: number }): the backlog after a (re)connect is complete.
