@@ -1,0 +1,513 @@
+/**
+ * A broadcast-mode peer (docs/broadcast.md): its store, one TCP listener shared by peer links
+ * and repeater clients, the links to other peers, the dialler that keeps them up, and mDNS
+ * discovery.
+ *
+ * The repeater server core is embedded with this peer's store and an in-process bus: a
+ * repeater client (`lab93 -r -c -a PEER`) is served exactly as by a server, what it posts
+ * becomes a message of this peer's origin, and it receives what the mesh brings. Every message,
+ * whoever wrote it, goes store -> bus; the bus fans it out to local clients, to every peer link,
+ * and to this peer's own terminal user.
+ *
+ * Events: 'listening' (port), 'link-up' (PeerInfo), 'link-down' (PeerInfo, reason),
+ * 'message' (m, { missed, own }), 'presence' ({ room, username, status }), 'synced' (PeerInfo).
+ */
+import { EventEmitter } from 'node:events';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { LocalBus } from '../bus/local.js';
+import type { BusEvent } from '../bus/types.js';
+import { FrameConn } from '../net/frame-conn.js';
+import { decodeFrame } from '../protocol/frame.js';
+import { sniff } from '../protocol/sniff.js';
+import { createServer, type Lab93Server } from '../server/server.js';
+import type { NewMessage } from '../store/types.js';
+import type { PeerOptions } from './config.js';
+import { Discovery, type ServiceEntry } from './discovery.js';
+import { PeerLink, type LinkHost } from './link.js';
+import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
+import { PeerStore, type PeerStoredMessage } from './peer-store.js';
+
+export interface PeerInfo {
+  peerId: string;
+  name: string;
+  address: string;
+  direction: 'in' | 'out';
+  users: PeerUser[];
+}
+
+interface Target {
+  key: string;
+  source: 'manual' | 'mdns';
+  addresses: string[];
+  port: number;
+  peerId: string | null;
+  link: PeerLink | null;
+  connecting: boolean;
+  delay: number;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+  isSelf: boolean;
+}
+
+export class PeerNode extends EventEmitter implements LinkHost {
+  readonly store: PeerStore;
+  readonly bus = new LocalBus();
+  readonly server: Lab93Server;
+  readonly log: Logger;
+  /** Ready links by the other side's peer id: at most one per pair. */
+  readonly links = new Map<string, PeerLink>();
+  private readonly all = new Set<PeerLink>();
+  private readonly targets = new Map<string, Target>();
+  private readonly sockets = new Set<Socket>();
+  private readonly pinged = new Map<PeerLink, number>();
+  private listener: net.Server | null = null;
+  private discovery: Discovery | null = null;
+  private incoming: Array<{ p: PeerMessagePacket; sync: boolean }> = [];
+  private flushScheduled = false;
+  private usersScheduled = false;
+  private lastUsersJson = '';
+  private remotePresence = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private uiRooms: Set<string> | null = null;
+  port = 0;
+  readonly stats = { duplicates: 0, gaps: 0, stored: 0 };
+
+  constructor(readonly opts: PeerOptions, log: Logger, private readonly clock: () => number = Date.now) {
+    super();
+    this.log = log;
+    this.store = new PeerStore(opts.dbPath);
+    this.server = createServer({
+      store: this.store,
+      bus: this.bus,
+      log: log.child({ component: 'repeater' }),
+      options: { limits: opts.limits, serverName: `lab93-peer ${opts.username}` },
+      now: clock,
+    });
+    this.bus.subscribe((ev) => this.onBus(ev));
+  }
+
+  get peerId(): string {
+    return this.store.peerId;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+  async start(): Promise<number> {
+    this.port = await this.listen();
+    this.log.info({ port: this.port, peer: this.peerId, user: this.opts.username, db: this.opts.dbPath }, 'peer listening');
+    this.emit('listening', this.port);
+    const tick = Math.max(50, Math.min(this.opts.pingMs, this.opts.linkTimeoutMs / 3) / 2);
+    this.sweepTimer = setInterval(() => this.sweep(), tick);
+    this.sweepTimer.unref();
+    for (const p of this.opts.peers) this.addManualPeer(p.host, p.port);
+    if (this.opts.discovery) {
+      this.discovery = new Discovery({
+        service: { port: this.port, peerId: this.peerId, mode: 'broadcast', username: this.opts.username, ...(this.opts.instance ? { instance: this.opts.instance } : {}) },
+        browse: true,
+        ttl: this.opts.mdnsTtl,
+        log: this.log,
+        ...(this.opts.mdnsInterfaces ? { interfaces: this.opts.mdnsInterfaces } : {}),
+        ...(this.opts.mdnsPort ? { mdnsPort: this.opts.mdnsPort } : {}),
+      });
+      this.discovery.on('up', (e: ServiceEntry) => this.onService(e, true));
+      this.discovery.on('update', (e: ServiceEntry) => this.onService(e, false));
+      this.discovery.on('down', (e: ServiceEntry, why: string) => this.onServiceGone(e, why));
+      await this.discovery.start();
+    }
+    return this.port;
+  }
+
+  private listen(): Promise<number> {
+    const tries = this.opts.port === 0 ? 1 : this.opts.portSearch + 1;
+    const attempt = (i: number): Promise<number> =>
+      new Promise<number>((resolve, reject) => {
+        const srv = net.createServer({ noDelay: true }, (s) => this.accept(s));
+        srv.once('error', reject);
+        srv.listen({ port: this.opts.port === 0 ? 0 : this.opts.port + i, host: this.opts.host }, () => {
+          srv.off('error', reject);
+          this.listener = srv;
+          resolve((srv.address() as AddressInfo).port);
+        });
+      }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE' && i + 1 < tries) return attempt(i + 1);
+        throw err;
+      });
+    return attempt(0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const t of this.targets.values()) if (t.timer) clearTimeout(t.timer);
+    const gone = this.discovery?.stop();
+    for (const l of [...this.all]) l.close('shutting down');
+    this.flushIncoming();
+    await this.server.close();
+    const stopped = this.listener ? new Promise<void>((r) => this.listener!.close(() => r())) : Promise.resolve();
+    await Promise.all([...this.all].map((l) => l.conn.drained()));
+    for (const s of this.sockets) s.destroy();
+    await gone;
+    await stopped;
+    await this.bus.close();
+    await this.store.close();
+    this.log.info('peer stopped');
+  }
+
+  // ---- accepting: a peer link or a repeater client, told apart by the first frame ----------
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    let buf: Buffer = Buffer.alloc(0);
+    const max = this.opts.limits.maxFrameBytes;
+    const onError = (): void => {};
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.setTimeout(0);
+    };
+    const toServer = (): void => {
+      done();
+      socket.pause();
+      if (buf.length > 0) socket.unshift(buf);
+      this.server.handleSocket(socket);
+      socket.resume();
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const kind = sniff(buf);
+      if (kind === 'more') return;
+      if (kind === 'classic') return toServer();
+      const nl = buf.indexOf(10);
+      if (nl === -1) {
+        if (buf.length > max) toServer();
+        return;
+      }
+      let line = buf.subarray(0, nl);
+      if (line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+      const d = decodeFrame(line, kind);
+      if (!d.ok || d.value.type !== 'peer-hello') return toServer();
+      done();
+      this.startLink(socket, 'in', kind, null, buf);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.setTimeout(10_000, () => socket.destroy());
+  }
+
+  private startLink(socket: Socket, direction: 'in' | 'out', mode: 'base64' | 'plain', target: Target | null, first?: Buffer): PeerLink {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setKeepAlive(true, 15_000);
+    let link: PeerLink;
+    const conn = new FrameConn(socket, { maxFrameBytes: this.opts.limits.maxFrameBytes, maxSendQueue: this.opts.maxSendQueue }, {
+      frame: (line) => link.onFrame(line),
+      oversize: () => link.close('frame too large', false),
+      overflow: (pending) => link.overflow(pending),
+      close: () => link.onConnClosed(),
+    });
+    link = new PeerLink(this, conn, direction, mode);
+    if (target) {
+      link.target = target.key;
+      target.link = link;
+    }
+    this.all.add(link);
+    if (first) conn.feed(first);
+    return link;
+  }
+
+  // ---- LinkHost ---------------------------------------------------------------------------
+  helloPacket(): PeerHelloPacket {
+    return { type: 'peer-hello', peer_id: this.peerId, name: this.opts.username, version: PEER_PROTOCOL_VERSION, port: this.port, have: this.store.have(), users: this.localUsers() };
+  }
+
+  linkReady(link: PeerLink): boolean {
+    const id = link.remoteId;
+    const target = link.target ? this.targets.get(link.target) : undefined;
+    if (target) target.peerId = id;
+    if (id === this.peerId) {
+      if (target) target.isSelf = true;
+      link.close('that is me');
+      return false;
+    }
+    const other = this.links.get(id);
+    if (other && other !== link) {
+      // Both dialled at once: the connection dialled by the lower peer id survives, on both
+      // sides alike. Two links of the same direction: the newer one replaces a stale one.
+      const iAmLower = this.peerId < id;
+      const keeps = (l: PeerLink): boolean => (l.direction === 'out') === iAmLower;
+      if (keeps(other) && !keeps(link)) {
+        link.close('duplicate link');
+        return false;
+      }
+      other.close(keeps(link) ? 'duplicate link' : 'replaced by a newer link');
+    }
+    this.links.set(id, link);
+    if (target) target.delay = this.opts.redialMinMs;
+    this.log.info({ peer: id, user: link.remoteName, remote: link.conn.remote, dir: link.direction, users: link.users.map((u) => u.username) }, 'peer link up');
+    this.emit('link-up', this.info(link));
+    this.updateRemotePresence();
+    return true;
+  }
+
+  receive(link: PeerLink, p: PeerMessagePacket): void {
+    const v = this.store.accept(p);
+    if (v === 'duplicate') {
+      this.stats.duplicates++;
+      return;
+    }
+    if (v === 'gap') {
+      this.stats.gaps++;
+      link.requestResync();
+      return;
+    }
+    this.incoming.push({ p, sync: link.receivingSync });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One transaction for what arrived in this turn of the event loop (group commit).
+      setImmediate(() => this.flushIncoming());
+    }
+  }
+
+  private flushIncoming(): void {
+    this.flushScheduled = false;
+    if (this.incoming.length === 0 || !this.store.db.open) return;
+    const batch = this.incoming;
+    this.incoming = [];
+    let stored: Array<PeerStoredMessage | null>;
+    try {
+      stored = this.store.insertRemote(batch.map((b) => b.p));
+    } catch (err) {
+      this.log.error({ err }, 'storing messages from peers failed');
+      return;
+    }
+    stored.forEach((m, i) => {
+      if (!m) return;
+      this.stats.stored++;
+      this.bus.publish({ kind: 'message', message: m, origin: batch[i]!.sync ? 'mesh-sync' : 'mesh' });
+    });
+  }
+
+  linkUsers(link: PeerLink): void {
+    if (this.links.get(link.remoteId) === link) this.updateRemotePresence();
+  }
+
+  linkSynced(link: PeerLink): void {
+    this.emit('synced', this.info(link));
+  }
+
+  linkClosed(link: PeerLink): void {
+    this.all.delete(link);
+    this.pinged.delete(link);
+    const target = link.target ? this.targets.get(link.target) : undefined;
+    if (target && target.link === link) target.link = null;
+    if (link.remoteId && this.links.get(link.remoteId) === link) {
+      this.links.delete(link.remoteId);
+      this.log.info({ peer: link.remoteId, user: link.remoteName, reason: link.closeReason }, 'peer link down');
+      this.emit('link-down', this.info(link), link.closeReason);
+      this.updateRemotePresence();
+    }
+    if (this.closing) return;
+    // Whoever can reach that peer again tries: its own target and any other naming it.
+    for (const t of this.targets.values()) {
+      if (t === target || (link.remoteId && t.peerId === link.remoteId)) this.scheduleDial(t, t.delay);
+    }
+  }
+
+  private info(l: PeerLink): PeerInfo {
+    return { peerId: l.remoteId, name: l.remoteName, address: l.conn.remote, direction: l.direction, users: l.users };
+  }
+
+  // ---- dialling ---------------------------------------------------------------------------
+  /** Keeps a link to HOST:PORT up (from --peer): retried forever with backoff. */
+  addManualPeer(host: string, port: number): void {
+    const key = `manual:${host}:${port}`;
+    if (this.targets.has(key)) return;
+    const t: Target = { key, source: 'manual', addresses: [host], port, peerId: null, link: null, connecting: false, delay: this.opts.redialMinMs, attempt: 0, timer: null, isSelf: false };
+    this.targets.set(key, t);
+    this.dial(t);
+  }
+
+  private onService(e: ServiceEntry, fresh: boolean): void {
+    if (e.mode !== 'broadcast' || this.closing) return;
+    const key = `mdns:${e.peerId}`;
+    let t = this.targets.get(key);
+    if (!t) {
+      t = { key, source: 'mdns', addresses: e.addresses, port: e.port, peerId: e.peerId, link: null, connecting: false, delay: this.opts.redialMinMs, attempt: 0, timer: null, isSelf: false };
+      this.targets.set(key, t);
+    } else {
+      t.addresses = e.addresses;
+      t.port = e.port;
+    }
+    if (this.links.has(e.peerId) || t.connecting) return;
+    // A fresh announcement is news: dial now rather than after a long backoff. When both
+    // sides see each other, the higher id waits a little, so usually only one connection opens.
+    if (fresh || t.timer === null) {
+      t.delay = this.opts.redialMinMs;
+      this.scheduleDial(t, this.peerId > e.peerId ? 1000 : 0, true);
+    }
+  }
+
+  private onServiceGone(e: ServiceEntry, why: string): void {
+    const t = this.targets.get(`mdns:${e.peerId}`);
+    if (!t) return;
+    if (t.timer) clearTimeout(t.timer);
+    this.targets.delete(t.key);
+    this.log.info({ peer: e.peerId, instance: e.instance, why }, 'peer left the network');
+  }
+
+  private scheduleDial(t: Target, ms: number, replace = false): void {
+    if (this.closing || t.isSelf || !this.targets.has(t.key)) return;
+    if (t.timer) {
+      if (!replace) return;
+      clearTimeout(t.timer);
+    }
+    t.timer = setTimeout(() => {
+      t.timer = null;
+      this.dial(t);
+    }, ms);
+    t.timer.unref();
+  }
+
+  private dial(t: Target): void {
+    if (this.closing || t.connecting || t.link || t.isSelf || !this.targets.has(t.key)) return;
+    if (t.peerId !== null && this.links.has(t.peerId)) return;
+    const address = t.addresses[t.attempt % Math.max(1, t.addresses.length)];
+    if (address === undefined) return;
+    t.connecting = true;
+    const socket = net.connect({ host: address, port: t.port, noDelay: true });
+    const fail = (why: string): void => {
+      if (!t.connecting) return;
+      t.connecting = false;
+      t.attempt++;
+      socket.destroy();
+      this.log.debug({ address, port: t.port, why }, 'dial failed');
+      this.scheduleDial(t, t.delay);
+      t.delay = Math.min(this.opts.redialMaxMs, t.delay * 2);
+    };
+    socket.setTimeout(5000, () => fail('timeout'));
+    socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+    socket.once('connect', () => {
+      if (!t.connecting) return;
+      t.connecting = false;
+      socket.setTimeout(0);
+      socket.removeAllListeners('error');
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.startLink(socket, 'out', 'base64', t);
+    });
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    for (const l of this.all) {
+      if (t - l.lastSeen > this.opts.linkTimeoutMs) {
+        l.close(`silent for ${Math.round((t - l.lastSeen) / 1000)} s`, false);
+        continue;
+      }
+      if (l.state === 'hello' && t - l.openedAt > 10_000) {
+        l.close('no peer-hello in time', false);
+        continue;
+      }
+      const last = this.pinged.get(l) ?? l.openedAt;
+      if (l.state === 'ready' && t - last >= this.opts.pingMs) {
+        this.pinged.set(l, t);
+        l.ping();
+      }
+    }
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+  private onBus(ev: BusEvent): void {
+    if (ev.kind === 'presence') {
+      this.scheduleUsers();
+      this.emit('presence', { room: ev.room, username: ev.username, status: ev.status });
+      return;
+    }
+    const m = ev.message as PeerStoredMessage;
+    for (const l of this.links.values()) l.offer(m);
+    this.emit('message', m, { missed: ev.origin === 'mesh-sync', own: ev.origin === 'ui' });
+  }
+
+  /** Stores a message of this peer's own user; resolves once it is durable (then it spreads). */
+  post(m: NewMessage): Promise<PeerStoredMessage> {
+    return new Promise((resolve, reject) => {
+      this.server.committer.submit(m, (err, r) => {
+        if (err || !r) return reject(err ?? new Error('not stored'));
+        const stored = r.message as PeerStoredMessage;
+        if (!r.duplicate) this.bus.publish({ kind: 'message', message: stored, origin: 'ui' });
+        resolve(stored);
+      });
+    });
+  }
+
+  // ---- users and presence -----------------------------------------------------------------
+  /** The terminal user's rooms (null: no terminal user, a headless relay). */
+  setUiRooms(rooms: Iterable<string> | null): void {
+    this.uiRooms = rooms === null ? null : new Set(rooms);
+    this.scheduleUsers();
+  }
+
+  /** Users on this peer: its terminal user and the repeater clients connected to it. */
+  localUsers(): PeerUser[] {
+    const users = new Map<string, Set<string>>();
+    if (this.uiRooms) users.set(this.opts.username, new Set(this.uiRooms));
+    for (const [name, sessions] of this.server.context.hub.users) {
+      const rooms = users.get(name) ?? new Set<string>();
+      for (const s of sessions) for (const r of s.rooms) rooms.add(r);
+      users.set(name, rooms);
+    }
+    return [...users].map(([username, rooms]) => ({ username, rooms: [...rooms].sort() })).sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  /** Users behind the connected peers. */
+  remoteUsers(): Array<PeerUser & { peer: string }> {
+    return [...this.links.values()].flatMap((l) => l.users.map((u) => ({ ...u, peer: l.remoteName })));
+  }
+
+  private scheduleUsers(): void {
+    if (this.usersScheduled || this.closing) return;
+    this.usersScheduled = true;
+    setImmediate(() => {
+      this.usersScheduled = false;
+      const users = this.localUsers();
+      const json = JSON.stringify(users);
+      if (json === this.lastUsersJson) return;
+      this.lastUsersJson = json;
+      for (const l of this.links.values()) l.sendUsers(users);
+    });
+  }
+
+  private updateRemotePresence(): void {
+    const now = new Set<string>();
+    for (const u of this.remoteUsers()) for (const r of u.rooms) now.add(`${r}\u0000${u.username}`);
+    for (const k of now) if (!this.remotePresence.has(k)) this.emitPresence(k, 'online');
+    for (const k of this.remotePresence) if (!now.has(k)) this.emitPresence(k, 'offline');
+    this.remotePresence = now;
+  }
+
+  private emitPresence(key: string, status: 'online' | 'offline'): void {
+    const [room, username] = key.split('\u0000') as [string, string];
+    this.emit('presence', { room, username, status });
+  }
+
+  /** Services seen on the LAN (peers and repeater servers); an active query first when `scan`. */
+  async services(scan: boolean, waitMs = 1500): Promise<ServiceEntry[]> {
+    if (!this.discovery) return [];
+    return scan ? this.discovery.scan(waitMs) : this.discovery.services();
+  }
+
+  get discovering(): boolean {
+    return this.discovery !== null;
+  }
+}

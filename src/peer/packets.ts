@@ -1,0 +1,152 @@
+/**
+ * Packets that travel between broadcast-mode peers (docs/protocol-peers.md). Same framing as
+ * repeater mode (one base64 JSON object per line); `ping`, `pong`, `bye` and `error` keep their
+ * repeater shapes. Pure: decoded objects in, typed packets out, or a ProtocolError.
+ */
+import { ProtocolError } from '../protocol/errors.js';
+import { checkName } from '../protocol/packets.js';
+import { DEFAULT_ROOM, type Limits } from '../protocol/limits.js';
+
+export const PEER_PROTOCOL_VERSION = 1;
+
+/** Highest sequence number held per origin peer id, with nothing missing below it. */
+export type HaveMap = Record<string, number>;
+
+/** A local user of a peer (its terminal user, or a repeater client connected to it). */
+export interface PeerUser { username: string; rooms: string[] }
+
+export interface PeerHelloPacket {
+  type: 'peer-hello';
+  peer_id: string;
+  name: string;
+  version: number;
+  /** The port the sender listens on (so that an inbound link can be redialled). */
+  port: number | null;
+  have: HaveMap;
+  users: PeerUser[];
+}
+
+/** A chat message as it crosses the mesh: the repeater fields plus its global identity. */
+export interface PeerMessagePacket {
+  type: 'peer-message';
+  gid: string;
+  origin: string;
+  seq: number;
+  uid: string | null;
+  username: string;
+  subject: string | null;
+  content: string;
+  room: string;
+  to: string | null;
+  timestamp: number;
+}
+
+/** The sender finished sending what the receiver lacked at hello time. */
+export interface PeerSyncedPacket { type: 'peer-synced'; sent: number }
+/** "This is what I hold": resets what the other side believes we have (after a gap). */
+export interface PeerHavePacket { type: 'peer-have'; have: HaveMap }
+export interface PeerUsersPacket { type: 'peer-users'; users: PeerUser[] }
+
+export type PeerPacket =
+  | PeerHelloPacket | PeerMessagePacket | PeerSyncedPacket | PeerHavePacket | PeerUsersPacket
+  | { type: 'ping'; data?: unknown } | { type: 'pong'; data?: unknown }
+  | { type: 'bye'; reason?: string } | { type: 'error'; code: string; message: string };
+
+/** Peer ids: what randomPeerId() makes, and nothing that could smuggle markup or controls. */
+const PEER_ID = /^[A-Za-z0-9_-]{4,64}$/;
+const GID = /^[A-Za-z0-9_:.-]{1,100}$/;
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+const MAX_ORIGINS = 10_000;
+const MAX_USERS = 1000;
+
+function bad(field: string, why: string): ProtocolError {
+  return new ProtocolError('bad_packet', `${field}: ${why}`);
+}
+
+function peerId(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !PEER_ID.test(v)) throw bad(field, 'must be 4 to 64 letters, digits, "-" or "_"');
+  return v;
+}
+
+function seqOf(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(field, 'must be a non-negative integer');
+  return v;
+}
+
+function haveMap(v: unknown): HaveMap {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('have', 'must be an object of origin: sequence');
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > MAX_ORIGINS) throw bad('have', `more than ${MAX_ORIGINS} origins`);
+  const out: HaveMap = Object.create(null) as HaveMap;
+  for (const [k, s] of entries) out[peerId(k, 'have')] = seqOf(s, `have.${k}`);
+  return out;
+}
+
+function optText(o: Record<string, unknown>, field: string, max: number): string | null {
+  const v = o[field];
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string' || [...v].length > max || !NO_CONTROLS.test(v)) throw bad(field, `must be text of at most ${max} characters without control characters`);
+  return v;
+}
+
+function users(v: unknown, limits: Limits): PeerUser[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.length > MAX_USERS) throw bad('users', `must be a list of at most ${MAX_USERS} users`);
+  return v.map((u) => {
+    if (u === null || typeof u !== 'object') throw bad('users', 'each user must be an object');
+    const r = (u as Record<string, unknown>).rooms;
+    if (r !== undefined && (!Array.isArray(r) || r.length > limits.maxRoomsPerConnection)) throw bad('users.rooms', 'must be a list of rooms');
+    return {
+      username: checkName((u as Record<string, unknown>).username, 'users.username', limits.maxNameLength),
+      rooms: ((r as unknown[] | undefined) ?? []).map((x) => checkName(x, 'users.rooms', limits.maxRoomLength)),
+    };
+  });
+}
+
+/** Validates a decoded object as a peer packet (throws `bad_packet`, `too_large` or `unknown_type`). */
+export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): PeerPacket {
+  switch (o.type) {
+    case 'peer-hello': {
+      const version = seqOf(o.version, 'version');
+      const port = o.port === undefined || o.port === null ? null : seqOf(o.port, 'port');
+      if (port !== null && port > 65535) throw bad('port', 'must be a port number');
+      const name = optText(o, 'name', 200) ?? '';
+      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), users: users(o.users, limits) };
+    }
+    case 'peer-message': {
+      if (typeof o.gid !== 'string' || !GID.test(o.gid)) throw bad('gid', 'must be 1 to 100 letters, digits or "-_:."');
+      const seq = seqOf(o.seq, 'seq');
+      if (seq < 1) throw bad('seq', 'starts at 1');
+      const content = o.content;
+      if (typeof content !== 'string' || content.length === 0) throw bad('content', 'must be a non-empty string');
+      if (Buffer.byteLength(content, 'utf8') > limits.maxContentBytes) throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`);
+      const ts = o.timestamp;
+      if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw bad('timestamp', 'must be Unix seconds');
+      const uid = o.uid === undefined || o.uid === null ? null : checkName(o.uid, 'uid', limits.maxUidLength);
+      const to = o.to === undefined || o.to === null || o.to === '' ? null : checkName(o.to, 'to', limits.maxNameLength);
+      const room = o.room === undefined || o.room === null || o.room === '' ? DEFAULT_ROOM : checkName(o.room, 'room', limits.maxRoomLength);
+      return {
+        type: 'peer-message', gid: o.gid, origin: peerId(o.origin, 'origin'), seq, uid,
+        username: checkName(o.username, 'username', limits.maxNameLength),
+        subject: optText(o, 'subject', limits.maxSubjectLength), content, room, to, timestamp: ts,
+      };
+    }
+    case 'peer-synced':
+      return { type: 'peer-synced', sent: o.sent === undefined ? 0 : seqOf(o.sent, 'sent') };
+    case 'peer-have':
+      return { type: 'peer-have', have: haveMap(o.have) };
+    case 'peer-users':
+      return { type: 'peer-users', users: users(o.users, limits) };
+    case 'ping':
+    case 'pong':
+      return o.data === undefined ? { type: o.type } : { type: o.type, data: o.data };
+    case 'bye':
+      return typeof o.reason === 'string' ? { type: 'bye', reason: o.reason.slice(0, 200) } : { type: 'bye' };
+    case 'error':
+      return { type: 'error', code: String(o.code).slice(0, 40), message: String(o.message).slice(0, 400) };
+    default:
+      if (typeof o.type !== 'string') throw bad('type', 'missing');
+      throw new ProtocolError('unknown_type', `unknown peer packet type ${JSON.stringify(o.type.slice(0, 40))}`);
+  }
+}

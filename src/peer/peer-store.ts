@@ -1,0 +1,246 @@
+/**
+ * A peer's local store (SQLite, WAL). It holds every message that reached this peer, from its
+ * own users and from the mesh, each with its global identity (gid, origin peer id, origin's
+ * sequence number), and keeps per origin the highest sequence held with nothing missing below
+ * it (the "have" map of docs/protocol-peers.md).
+ *
+ * It also implements MessageStore, so the repeater server core can be embedded in a peer: a
+ * repeater client connected to a peer sees the local ids of this store, and what it posts
+ * becomes a message of this peer's origin.
+ *
+ * Invariant: for each origin, the sequences stored form one unbroken run starting at the first
+ * one this peer ever accepted for that origin (its "base": 1, or later when a history window
+ * cut the past off). accept() enforces it; catch-up between peers relies on it.
+ */
+import type Database from 'better-sqlite3';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { migrate, openSqlite } from '../store/sqlite.js';
+import type { AppendResult, CatchUpQuery, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
+import type { HaveMap, PeerMessagePacket } from './packets.js';
+
+/** A stored message with its mesh identity. */
+export interface PeerStoredMessage extends StoredMessage {
+  gid: string;
+  origin: string;
+  seq: number;
+}
+
+/** What to do with a message that arrived from another peer. */
+export type Verdict = 'new' | 'duplicate' | 'gap';
+
+// A peer store is its own file, so its migrations may count in user_version like the server's.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE messages (
+     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+     gid       TEXT NOT NULL UNIQUE,
+     origin    TEXT NOT NULL,
+     seq       INTEGER NOT NULL,
+     uid       TEXT,
+     username  TEXT NOT NULL,
+     room      TEXT NOT NULL,
+     recipient TEXT,
+     subject   TEXT,
+     content   TEXT NOT NULL,
+     ts        REAL NOT NULL,
+     remote    TEXT,
+     UNIQUE (origin, seq)
+   );
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE UNIQUE INDEX messages_origin_uid ON messages(origin, username, uid);
+   CREATE INDEX messages_room ON messages(room, id) WHERE recipient IS NULL;
+   CREATE INDEX messages_recipient ON messages(recipient, id) WHERE recipient IS NOT NULL;
+   CREATE TABLE cursors (username TEXT PRIMARY KEY, last_id INTEGER NOT NULL);`,
+];
+
+const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote';
+
+interface Row {
+  id: number; gid: string; origin: string; seq: number; uid: string | null; username: string; room: string;
+  recipient: string | null; subject: string | null; content: string; ts: number; remote: string | null;
+}
+
+function fromRow(r: Row): PeerStoredMessage {
+  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+}
+
+/** 16 hex digits: short enough to read in logs, wide enough never to collide on a LAN. */
+export function randomPeerId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export class PeerStore implements MessageStore {
+  readonly db: Database.Database;
+  readonly peerId: string;
+  /** Highest contiguous sequence per origin (in memory; rebuilt from the table at open). */
+  private readonly haveMap = new Map<string, number>();
+  private readonly s;
+  private readonly insertTx: (batch: Array<NewMessage & { gid: string; origin: string; seq: number }>) => Array<PeerStoredMessage | null>;
+  private readonly appendTx: (batch: NewMessage[]) => AppendResult[];
+
+  constructor(path: string, synchronous: Synchronous = 'full') {
+    this.db = openSqlite(path, synchronous);
+    const db = this.db;
+    migrate(db, MIGRATIONS);
+    let id = db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined;
+    if (id === undefined) {
+      id = randomPeerId();
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('peer_id', ?)`).run(id);
+    }
+    this.peerId = id;
+    for (const r of db.prepare(`SELECT origin, MAX(seq) AS seq FROM messages GROUP BY origin`).all() as Array<{ origin: string; seq: number }>) {
+      this.haveMap.set(r.origin, r.seq);
+    }
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      ),
+      byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
+      lastId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM messages`).pluck(),
+      count: db.prepare(`SELECT COUNT(*) FROM messages`).pluck(),
+      after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
+      firstAfterSeq: db.prepare(`SELECT id FROM messages WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1`).pluck(),
+      firstAfterId: db.prepare(`SELECT MIN(id) FROM messages WHERE origin = ? AND id > ?`).pluck(),
+      recent: db.prepare(`SELECT ${COLUMNS} FROM messages ORDER BY id DESC LIMIT ?`),
+      catchUp: db.prepare(
+        `SELECT ${COLUMNS} FROM messages
+         WHERE id > @after AND id <= @upTo
+           AND ((recipient IS NULL AND room IN (SELECT value FROM json_each(@rooms)))
+                OR recipient = @user OR (recipient IS NOT NULL AND username = @user))
+         ORDER BY id LIMIT @limit`,
+      ),
+      historyBefore: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL AND id < ? ORDER BY id DESC LIMIT ?`),
+      historyLatest: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL ORDER BY id DESC LIMIT ?`),
+      page: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL AND id > ? ORDER BY id LIMIT ?`),
+      getCursor: db.prepare(`SELECT last_id FROM cursors WHERE username = ?`).pluck(),
+      setCursor: db.prepare(
+        `INSERT INTO cursors (username, last_id) VALUES (?, ?)
+         ON CONFLICT (username) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)`,
+      ),
+    };
+    this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number }>) =>
+      batch.map((m) => {
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null) as { id: number } | undefined;
+        return row ? { ...m, remote: m.remote ?? null, id: row.id } : null;
+      }),
+    );
+    // One by one inside the transaction, so a uid repeated within the batch finds its first copy.
+    this.appendTx = db.transaction((batch: NewMessage[]) => {
+      const start = this.haveMap.get(this.peerId) ?? 0;
+      let seq = start;
+      const out = batch.map((m): AppendResult => {
+        if (m.uid !== null) {
+          const prior = this.s.byUid.get(this.peerId, m.username, m.uid) as Row | undefined;
+          if (prior) return { message: fromRow(prior), duplicate: true };
+        }
+        seq++;
+        const gid = randomUUID();
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null) as { id: number } | undefined;
+        if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
+        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq };
+        return { message: stored, duplicate: false };
+      });
+      // Only after the statements succeeded: a rolled-back batch must not move the counter.
+      if (seq > start) this.haveMap.set(this.peerId, seq);
+      return out;
+    });
+  }
+
+  // ---- the mesh -------------------------------------------------------------------------
+  /** The have map: per origin, the highest sequence held with nothing missing below it. */
+  have(): HaveMap {
+    return Object.fromEntries(this.haveMap);
+  }
+
+  haveOf(origin: string): number | undefined {
+    return this.haveMap.get(origin);
+  }
+
+  /**
+   * Decides about a message from another peer and, when it is new, reserves its place (the
+   * have map moves on at once, so that a copy arriving by another path before the commit is
+   * seen as a duplicate). An origin never seen may start at any sequence (history window);
+   * a known one only at the next sequence: anything beyond it is a gap and is refused.
+   */
+  accept(m: Pick<PeerMessagePacket, 'origin' | 'seq'>): Verdict {
+    const have = this.haveMap.get(m.origin);
+    if (have !== undefined && m.seq <= have) return 'duplicate';
+    if (have !== undefined && m.seq !== have + 1) return 'gap';
+    this.haveMap.set(m.origin, m.seq);
+    return 'new';
+  }
+
+  /** Stores accepted mesh messages in one transaction; a gid seen before is skipped (null). */
+  insertRemote(batch: PeerMessagePacket[]): Array<PeerStoredMessage | null> {
+    return this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null })));
+  }
+
+  /** Messages with a local id above `afterId`, ascending: what a peer link streams from. */
+  after(afterId: number, limit: number): PeerStoredMessage[] {
+    return (this.s.after.all(afterId, limit) as Row[]).map(fromRow);
+  }
+
+  /** Local id of the first message of `origin` above sequence `seq`, if any. */
+  firstIdAfterSeq(origin: string, seq: number): number | undefined {
+    return (this.s.firstAfterSeq.get(origin, seq) as number | undefined) ?? undefined;
+  }
+
+  /** Local id of the first message of `origin` above local id `id`, if any. */
+  firstIdAfterId(origin: string, id: number): number | undefined {
+    return (this.s.firstAfterId.get(origin, id) as number | null) ?? undefined;
+  }
+
+  lastIdSync(): number {
+    return this.s.lastId.get() as number;
+  }
+
+  /** The newest `limit` messages of every room and conversation, ascending. */
+  recentSync(limit: number): PeerStoredMessage[] {
+    return (this.s.recent.all(limit) as Row[]).reverse().map(fromRow);
+  }
+
+  // ---- MessageStore (the embedded repeater server and this peer's own user) -------------
+  /**
+   * Stores messages written on this peer (by its terminal user or a repeater client connected
+   * to it) as messages of this peer's origin, numbered in order. A repeated (username, uid)
+   * returns the original, as the repeater protocol promises.
+   */
+  async append(batch: NewMessage[]): Promise<AppendResult[]> {
+    return this.appendSync(batch);
+  }
+
+  appendSync(batch: NewMessage[]): AppendResult[] {
+    return this.appendTx(batch);
+  }
+
+  async lastId(): Promise<number> {
+    return this.lastIdSync();
+  }
+  async count(): Promise<number> {
+    return this.s.count.get() as number;
+  }
+  async catchUp(q: CatchUpQuery): Promise<StoredMessage[]> {
+    return (this.s.catchUp.all({ after: q.afterId, upTo: q.upToId, rooms: JSON.stringify(q.rooms), user: q.username, limit: q.limit }) as Row[]).map(fromRow);
+  }
+  async history(room: string, before: number | null, limit: number): Promise<StoredMessage[]> {
+    return this.historySync(room, before, limit);
+  }
+  historySync(room: string, before: number | null, limit: number): PeerStoredMessage[] {
+    const rows = (before === null ? this.s.historyLatest.all(room, limit) : this.s.historyBefore.all(room, before, limit)) as Row[];
+    return rows.reverse().map(fromRow);
+  }
+  async page(room: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+    return (this.s.page.all(room, afterId, limit) as Row[]).map(fromRow);
+  }
+  async getCursor(username: string): Promise<number | null> {
+    return (this.s.getCursor.get(username) as number | undefined) ?? null;
+  }
+  async setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [u, id] of entries) this.s.setCursor.run(u, id);
+    })();
+  }
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
