@@ -8,6 +8,7 @@ import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { runServer } from './server.js';
 import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { chooseMode } from './mode.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
@@ -24,13 +25,13 @@ Examples:
 Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
 `;
 
-interface ServerFlags {
+interface ServerFlags extends ClassicServerFlags {
   address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; synchronous: string;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
 function addServerOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(new Option('-a, --address <host>', 'address to listen on').env('LAB93_ADDRESS'))
     .addOption(new Option('-p, --port <port>', `TCP port (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
     .addOption(new Option('--db <path>', 'SQLite database (default $XDG_DATA_HOME/lab93/server.db)').env('LAB93_DB'))
@@ -44,6 +45,7 @@ function addServerOptions(cmd: Command): Command {
     .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only');
+  return addClassicServerOptions(cmd);
 }
 
 async function startServer(f: ServerFlags): Promise<void> {
@@ -64,7 +66,9 @@ async function startServer(f: ServerFlags): Promise<void> {
   if (idle !== undefined) server.idleTimeoutMs = idle * 1000;
   server.limits = limits;
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
+  const classic = classicHook(f, f.address ?? '0.0.0.0');
   await runServer({
+    ...(classic ? { classic } : {}),
     host: f.address ?? '0.0.0.0',
     port: f.port === undefined ? DEFAULT_PORT : parsePort(f.port),
     db: f.db ?? serverDbPath(),
@@ -99,6 +103,7 @@ export function buildProgram(): Command {
 
   addServerOptions(program.command('server').description('host a room (same as -r -s)')).action((opts: ServerFlags) => startServer(opts));
   registerClientCommands(program);
+  registerClassicCommands(program);
   return program;
 }
 

@@ -1,0 +1,145 @@
+/**
+ * The classic board mapped onto the shared store and bus (docs/classic-board.md, "Where it
+ * lives"): a POST is a room message in the lobby from `classic@<address>`, stored through the
+ * group commit and only then answered and published; GET lists the lobby's room messages.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { MessageBus } from '../bus/types.js';
+import { listEnd, listItem, listStart, type AnswerName } from '../protocol/classic.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore, StoredMessage } from '../store/types.js';
+import type { ClassicOptions } from './config.js';
+
+/** The board's own first message on a fresh database, as the original's table started. */
+export const START_TEXT = 'Server has Started';
+export const SYSTEM_USER = 'server';
+/** Fixed uid, so two boards starting on one empty store store it once. */
+export const START_UID = 'classic-board-started';
+export const CLASSIC_PREFIX = 'classic@';
+/** Bus origin of classic posts: no Lab-93 session has this id, so every chat user gets them. */
+export const CLASSIC_ORIGIN = 'classic';
+
+/**
+ * A stored message as the text of its GET tuple: classic posts and the start message as they
+ * are, chat messages as `name: text`, or `name: [subject] text` when they have a subject.
+ */
+export function boardText(m: StoredMessage): string {
+  if (m.username.startsWith(CLASSIC_PREFIX) || (m.username === SYSTEM_USER && m.uid === START_UID)) return m.content;
+  return m.subject ? `${m.username}: [${m.subject}] ${m.content}` : `${m.username}: ${m.content}`;
+}
+
+export interface BoardDeps {
+  store: MessageStore;
+  committer: GroupCommit;
+  bus: MessageBus;
+  log: Logger;
+  opts: Readonly<ClassicOptions>;
+  now: () => number;
+}
+
+export class Board {
+  /** Messages in the store (all rooms), kept current from the bus, for the maxMessages limit. */
+  private stored = 0;
+  /** Posts submitted and not yet committed: they count against the limit too. */
+  private inflight = 0;
+  private readonly unsubscribe: () => void;
+
+  private constructor(private readonly d: BoardDeps, stored: number) {
+    this.stored = stored;
+    this.unsubscribe = d.bus.subscribe((ev) => {
+      if (ev.kind === 'message') this.stored++;
+    });
+  }
+
+  /** Opens the board; on an empty store it first stores "Server has Started" as message 1. */
+  static async open(d: BoardDeps): Promise<Board> {
+    const count = await d.store.count();
+    const board = new Board(d, count);
+    if (count === 0) {
+      const r = await d.committer.submitAsync({
+        uid: START_UID, username: SYSTEM_USER, room: d.opts.room, to: null, subject: null,
+        content: START_TEXT, timestamp: d.now() / 1000, remote: null,
+      });
+      if (!r.duplicate) d.bus.publish({ kind: 'message', message: r.message, origin: CLASSIC_ORIGIN });
+    }
+    return board;
+  }
+
+  get messageCount(): number {
+    return this.stored;
+  }
+
+  /** Stores a post; resolves to the answer's name once it is durable (or refused). */
+  async post(text: string, address: string, remote: string): Promise<AnswerName> {
+    const max = this.d.opts.maxMessages;
+    if (max > 0 && this.stored + this.inflight >= max) return 'boardFull';
+    this.inflight++;
+    try {
+      const r = await this.d.committer.submitAsync({
+        uid: null, username: CLASSIC_PREFIX + address, room: this.d.opts.room, to: null, subject: null,
+        content: text, timestamp: this.d.now() / 1000, remote,
+      });
+      this.inflight--;
+      this.d.bus.publish({ kind: 'message', message: r.message, origin: CLASSIC_ORIGIN });
+      this.d.log.info({ id: r.message.id, remote, bytes: Buffer.byteLength(text) }, 'classic post stored');
+      return 'posted';
+    } catch (err) {
+      this.inflight--;
+      this.d.log.error({ err, remote }, 'classic post could not be stored');
+      return 'serverError';
+    }
+  }
+
+  /**
+   * GET's answer in pieces, page by page from the store, so a long board neither sits whole in
+   * memory nor holds the event loop: other connections are served between pages. Lists the room
+   * as it was when the GET began; `newest` keeps only the newest n.
+   */
+  async *list(newest: number | null): AsyncGenerator<string> {
+    const { store, opts } = this.d;
+    const upTo = await store.lastId();
+    let after = newest === null ? 0 : await this.startAfter(newest, upTo);
+    let out = listStart;
+    let first = true;
+    for (;;) {
+      const page = await store.page(opts.room, after, opts.pageSize);
+      let done = page.length < opts.pageSize;
+      for (const m of page) {
+        if (m.id > upTo) {
+          done = true;
+          break;
+        }
+        out += listItem(m.id, boardText(m), first);
+        first = false;
+        after = m.id;
+      }
+      if (done) break;
+      yield out;
+      out = '';
+      await nextTurn();
+    }
+    yield out + listEnd;
+  }
+
+  /** The id after which the newest `n` room messages up to `upTo` begin. */
+  private async startAfter(n: number, upTo: number): Promise<number> {
+    const { store, opts } = this.d;
+    let before = upTo + 1;
+    let left = n;
+    while (left > 0) {
+      const want = Math.min(left, opts.pageSize);
+      const rows = await store.history(opts.room, before, want);
+      if (rows.length === 0) break;
+      before = rows[0]!.id;
+      left -= rows.length;
+      if (rows.length < want) break;
+      await nextTurn();
+    }
+    return before - 1;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}

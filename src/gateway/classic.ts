@@ -1,0 +1,154 @@
+/**
+ * The classic teaching board on Lab-93's store and bus (docs/classic-board.md). It takes over
+ * sockets the chat server sniffed as classic (`accept`), and can listen on a port of its own
+ * (`--classic-port`, or `lab93 classic` alone). Limits per address: open connections and
+ * requests per second; the board as a whole: stored messages.
+ */
+import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { LocalBus } from '../bus/local.js';
+import type { MessageBus } from '../bus/types.js';
+import { answer } from '../protocol/classic.js';
+import type { ClassicGateway } from '../server/server.js';
+import { TokenBucket } from '../server/rate-limit.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { MessageStore } from '../store/types.js';
+import { Board } from './board.js';
+import { classicOptions, type ClassicOptions } from './config.js';
+import { ClassicConnection } from './connection.js';
+
+export interface ClassicGatewayDeps {
+  store: MessageStore;
+  /** The chat server's group commit, so both protocols share one batch; its own by default. */
+  committer?: GroupCommit;
+  /** The chat server's bus, so chat users see classic posts live; an in-process one by default. */
+  bus?: MessageBus;
+  log: Logger;
+  options?: Partial<ClassicOptions>;
+  /** Wall clock for message timestamps and the rate limit (tests drive it). */
+  now?: () => number;
+}
+
+export interface ClassicBoardServer extends ClassicGateway {
+  /** Listens on a port of its own; resolves with the address bound. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  readonly board: Board;
+  readonly options: Readonly<ClassicOptions>;
+  /** Open classic connections. */
+  readonly connections: number;
+}
+
+/** `::ffff:10.0.0.1` is 10.0.0.1: one address, one set of limits, one name. */
+export function peerAddress(socket: Socket): string {
+  const a = socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+interface AddressState {
+  connections: number;
+  bucket: TokenBucket;
+  lastUsed: number;
+}
+
+export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<ClassicBoardServer> {
+  const opts = classicOptions(deps.options);
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  const ownCommitter = deps.committer === undefined;
+  const committer = deps.committer ?? new GroupCommit(deps.store);
+  const bus = deps.bus ?? new LocalBus();
+  const board = await Board.open({ store: deps.store, committer, bus, log, opts, now });
+  const addresses = new Map<string, AddressState>();
+  const conns = new Set<ClassicConnection>();
+  const listeners: net.Server[] = [];
+  let closing = false;
+
+  // Forget addresses with no connection whose bucket has refilled: they would start afresh anyway.
+  const refillMs = opts.ratePerSecond > 0 ? (opts.rateBurst / opts.ratePerSecond) * 1000 : 0;
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [a, s] of addresses) if (s.connections === 0 && t - s.lastUsed > refillMs) addresses.delete(a);
+  }, 10_000);
+  sweep.unref();
+
+  function refuse(socket: Socket, why: string, address: string): void {
+    log.warn({ remote: address, why }, 'classic connection refused');
+    socket.on('error', () => {});
+    socket.end(answer('tooManyConnections'));
+    setTimeout(() => socket.destroy(), opts.lingerMs).unref();
+  }
+
+  function accept(socket: Socket, first: Buffer): void {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const address = peerAddress(socket);
+    let st = addresses.get(address);
+    if (conns.size >= opts.maxConnections) return refuse(socket, `${conns.size} classic connections open`, address);
+    if (st && st.connections >= opts.maxConnectionsPerAddress) return refuse(socket, `${st.connections} connections from this address`, address);
+    if (!st) {
+      st = { connections: 0, bucket: new TokenBucket(opts.ratePerSecond, opts.rateBurst, now), lastUsed: now() };
+      addresses.set(address, st);
+    }
+    const state = st;
+    state.connections++;
+    const conn = new ClassicConnection(socket, {
+      board,
+      opts,
+      log,
+      address,
+      take: () => {
+        state.lastUsed = now();
+        return state.bucket.take();
+      },
+      onClose: () => {
+        conns.delete(conn);
+        state.connections--;
+        state.lastUsed = now();
+      },
+    }, first);
+    if (!conn.isClosed) conns.add(conn);
+  }
+
+  return {
+    board,
+    options: opts,
+    get connections() {
+      return conns.size;
+    },
+    accept,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        // allowHalfOpen: a client may half-close after its request and still read the answer.
+        const srv = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => accept(s, Buffer.alloc(0)));
+        srv.once('error', reject);
+        srv.listen({ port, host, backlog: 1024 }, () => {
+          srv.off('error', reject);
+          listeners.push(srv);
+          const a = srv.address() as AddressInfo;
+          log.info({ host: a.address, port: a.port }, 'classic board listening');
+          resolve(a);
+        });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const stopped = Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+      for (const c of conns) c.shutdown();
+      // Answers in hand get up to two seconds to leave; then the sockets are dropped.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...conns].map((c) => c.done)),
+        new Promise((r) => (grace = setTimeout(r, 2000))),
+      ]);
+      clearTimeout(grace);
+      for (const c of conns) c.destroy();
+      clearInterval(sweep);
+      if (ownCommitter) await committer.drain();
+      board.close();
+      await stopped;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * What the classic board can be told (docs/classic-board.md, "Limits and timeouts"); validated
+ * by the CLI, then frozen.
+ */
+export interface ClassicOptions {
+  /** Room where classic posts go and whose messages GET lists. */
+  room: string;
+  /** How long an unterminated request (or a connection that sent nothing) is waited for before ERRTimeout!%. */
+  requestTimeoutMs: number;
+  /** After KEEP%: silence before the server closes an idle connection. */
+  idleTimeoutMs: number;
+  /** After the server's last answer: how long it lets the client close before it drops the socket. */
+  lingerMs: number;
+  /** Open classic connections in all, and from one address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Requests per second from one address (0 = no limit), and the burst allowed above that rate. */
+  ratePerSecond: number;
+  rateBurst: number;
+  /** Messages the store may hold before POST answers ERRBoard Full% (0 = no limit). */
+  maxMessages: number;
+  /** Rows per store read while GET streams a long board. */
+  pageSize: number;
+  /** Requests read ahead of their answers before the connection stops reading. */
+  maxQueuedRequests: number;
+}
+
+export const DEFAULT_CLASSIC_OPTIONS: Readonly<ClassicOptions> = Object.freeze({
+  room: 'lobby',
+  requestTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  lingerMs: 5_000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 20,
+  ratePerSecond: 20,
+  rateBurst: 40,
+  maxMessages: 1_000_000,
+  pageSize: 500,
+  maxQueuedRequests: 256,
+});
+
+export function classicOptions(overrides: Partial<ClassicOptions> = {}): Readonly<ClassicOptions> {
+  const o = { ...DEFAULT_CLASSIC_OPTIONS };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  return Object.freeze(o);
+}
