@@ -9,6 +9,7 @@ import { serverDbPath } from '../config/paths.js';
 import { runServer } from './server.js';
 import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
+import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
@@ -94,16 +95,18 @@ export function buildProgram(): Command {
     .option('-c, --client', 'with -r: join a room');
   addServerOptions(program);
   addIdentityOptions(program);
+  addPeerOnlyOptions(program);
   program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
     const mode = chooseMode(opts);
     if (mode === 'server') return startServer(opts);
     if (mode === 'client') return startClientFromFlags(opts as typeof opts & { name?: string; room?: string });
-    throw new UsageError(`${mode} mode is not available in this build yet`);
+    return startPeerFromFlags(opts as typeof opts & { name?: string; room?: string });
   });
 
   addServerOptions(program.command('server').description('host a room (same as -r -s)')).action((opts: ServerFlags) => startServer(opts));
   registerClientCommands(program);
   registerClassicCommands(program);
+  registerPeerCommand(program);
   return program;
 }
 

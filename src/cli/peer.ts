@@ -1,0 +1,136 @@
+/**
+ * Broadcast mode on the command line: `lab93 -b`, `lab93 -m broadcast`, `lab93 peer`.
+ * With a terminal: the chat UI of the repeater client on a PeerBackend. With --headless, or
+ * when standard input is not a terminal: a relay node that logs (JSON lines on stderr) instead
+ * of drawing, for a service manager. Registered by main.ts.
+ */
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import type { Level } from 'pino';
+import { dataDir } from '../config/paths.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
+import { PeerBackend } from '../peer/backend.js';
+import { peerOptions, DEFAULT_PEER_OPTIONS } from '../peer/config.js';
+import { interfaceFilter } from '../peer/interfaces.js';
+import { mdnsPortFromEnv } from '../peer/discovery.js';
+import { PeerNode } from '../peer/node.js';
+import type { PeerStoredMessage } from '../peer/peer-store.js';
+import { addIdentityOptions, resolveUsername } from './client.js';
+import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
+
+export interface PeerFlags {
+  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean;
+  name?: string; room?: string;
+  peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string;
+}
+
+/** The options only broadcast mode has (the root command adds them next to its own). */
+export function addPeerOnlyOptions(cmd: Command): Command {
+  return cmd
+    .option('--peer <host:port>', 'with -b: also keep a link to this peer (repeatable; for networks without multicast)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-discovery', 'with -b: do not announce or look for peers with mDNS')
+    .option('--headless', 'with -b: no chat UI; run as a relay node and log (also when stdin is not a terminal)')
+    .option('--history-window <n>', `with -b: messages of the past a newcomer receives (default ${DEFAULT_PEER_OPTIONS.historyWindow})`)
+    .option('--link-timeout <seconds>', `with -b: silence before a peer link is given up (default ${DEFAULT_PEER_OPTIONS.linkTimeoutMs / 1000})`);
+}
+
+/** `lab93 peer`: the readable subcommand of `lab93 -b`. */
+export function registerPeerCommand(program: Command): void {
+  const cmd = program
+    .command('peer')
+    .description('serverless chat with the peers on the LAN (same as -b)')
+    .addOption(new Option('-a, --address <host>', 'address to listen on (default 0.0.0.0)').env('LAB93_ADDRESS'))
+    .addOption(new Option('-p, --port <port>', `TCP port, or the next free one (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
+    .addOption(new Option('--db <path>', 'peer store (default $XDG_DATA_HOME/lab93/peer-<port>.db)').env('LAB93_DB'))
+    .option('-v, --verbose', 'debug logging')
+    .option('-q, --quiet', 'log warnings and errors only')
+    .addHelpText('after', `
+Examples:
+  lab93 peer                         chat with everyone on the LAN, no address to type
+  lab93 peer --peer 10.0.0.7:5190    also link to that peer by hand (no multicast there)
+  lab93 peer --headless              a relay node for a service manager (logs, no UI)
+`);
+  addPeerOnlyOptions(addIdentityOptions(cmd)).action((f: PeerFlags) => startPeerFromFlags(f));
+}
+
+/** The first port from `start` that can be bound (the peer's default store is named after it). */
+export async function findFreePort(host: string, start: number, tries: number): Promise<number> {
+  for (let i = 0; i <= tries; i++) {
+    const port = start + i;
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new UsageError(`no free port from ${start} to ${start + tries}: pick one with -p/--port`);
+}
+
+export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
+  const username = resolveUsername(f.name);
+  const room = (f.room ?? DEFAULT_ROOM).replace(/^#/, '');
+  const host = f.address ?? '0.0.0.0';
+  const askedPort = f.port === undefined ? DEFAULT_PORT : parsePort(f.port);
+  const peers = (f.peer ?? []).map((p) => {
+    const hp = parseHostPort(p, DEFAULT_PORT);
+    if (!hp.host) throw new UsageError(`--peer "${p}" must be HOST:PORT`);
+    return hp;
+  });
+  const historyWindow = f.historyWindow === undefined ? undefined : parsePositiveInt(f.historyWindow, '--history-window');
+  const linkTimeout = f.linkTimeout === undefined ? undefined : parsePositiveInt(f.linkTimeout, '--link-timeout');
+  const headless = f.headless === true || !process.stdin.isTTY;
+  const port = askedPort === 0 ? 0 : await findFreePort(host, askedPort, DEFAULT_PEER_OPTIONS.portSearch);
+  // Port 0 (ephemeral) gets a store of its own per process: no identity to keep across runs.
+  const dbPath = f.db ?? join(dataDir(), port === 0 ? `peer-ephemeral-${process.pid}.db` : `peer-${port}.db`);
+  const level: Level = f.verbose ? 'debug' : f.quiet ? 'warn' : ((process.env.LAB93_LOG_LEVEL as Level | undefined) ?? 'info');
+  let log: Logger;
+  if (headless) log = createLogger({ level });
+  else {
+    // The UI owns the terminal: logs go to a file beside the store.
+    mkdirSync(dataDir(), { recursive: true });
+    log = createLogger({ level, destination: join(dataDir(), `peer-${port}.log`) });
+  }
+  const mdnsInterfaces = interfaceFilter();
+  const opts = peerOptions({
+    username, dbPath, host, port, peers, discovery: f.discovery !== false,
+    ...(historyWindow !== undefined ? { historyWindow } : {}),
+    ...(linkTimeout !== undefined ? { linkTimeoutMs: linkTimeout * 1000, pingMs: Math.max(200, (linkTimeout * 1000) / 3) } : {}),
+    ...(mdnsInterfaces ? { mdnsInterfaces } : {}),
+    mdnsPort: mdnsPortFromEnv(),
+  });
+  const node = new PeerNode(opts, log);
+  if (headless) return runHeadless(node, log);
+  const { runChatUi } = await import('../client/ui/index.js');
+  const backend = new PeerBackend(node, [room]);
+  const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})` });
+  process.exit(code);
+}
+
+async function runHeadless(node: PeerNode, log: Logger): Promise<void> {
+  node.setUiRooms(null);
+  node.on('message', (m: PeerStoredMessage, info: { missed: boolean }) => {
+    // Who and where, never the content at info level (docs/broadcast.md, "Logs").
+    log.info({ gid: m.gid, origin: m.origin, seq: m.seq, id: m.id, from: m.username, room: m.room, dm: m.to !== null, missed: info.missed }, 'message');
+  });
+  try {
+    await node.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`lab93: cannot start the peer: ${e.code ?? e.message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await node.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

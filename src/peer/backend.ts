@@ -1,0 +1,141 @@
+/**
+ * The broadcast peer as a ChatBackend, so the terminal UI of the repeater client runs on it
+ * unchanged. The peer's own user is not a network connection: what it types is stored in the
+ * peer's store (as a message of this peer's origin) and spreads from there; what reaches the
+ * store from the mesh or from repeater clients of this peer is shown when it concerns the user.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, ScanEntry } from '../client/backend.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { parseClientPacket } from '../protocol/packets.js';
+import type { PeerNode, PeerInfo } from './node.js';
+import type { PeerStoredMessage } from './peer-store.js';
+
+export function toChatMessage(m: PeerStoredMessage): ChatMessage {
+  return { key: `p:${m.gid}`, id: null, uid: m.uid, username: m.username, subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp };
+}
+
+export class PeerBackend extends EventEmitter implements ChatBackend {
+  readonly kind = 'broadcast' as const;
+  state: BackendState = 'connecting';
+  private readonly rooms: Set<string>;
+  private pending = 0;
+  private missedSince = new Map<string, number>();
+
+  constructor(readonly node: PeerNode, rooms: string[] = ['lobby']) {
+    super();
+    this.rooms = new Set(rooms);
+  }
+
+  get username(): string {
+    return this.node.opts.username;
+  }
+
+  private visible(m: PeerStoredMessage): boolean {
+    if (m.to === null) return this.rooms.has(m.room);
+    return m.to === this.username || m.username === this.username;
+  }
+
+  async start(): Promise<void> {
+    const n = this.node;
+    n.setUiRooms(this.rooms);
+    n.on('message', (m: PeerStoredMessage, info: { missed: boolean; own: boolean }) => {
+      if (info.own || !this.visible(m)) return;
+      this.emit('message', toChatMessage(m), { missed: info.missed });
+    });
+    n.on('presence', (p: { room: string; username: string; status: string }) => {
+      if (this.rooms.has(p.room) && p.username !== this.username) this.emit('presence', p);
+    });
+    n.on('link-up', (p: PeerInfo) => {
+      this.missedSince.set(p.peerId, n.stats.stored);
+      this.emit('notice', `peer ${p.name} connected (${p.address})`);
+    });
+    n.on('link-down', (p: PeerInfo, reason: string) => this.emit('notice', `peer ${p.name} disconnected (${reason})`));
+    n.on('synced', (p: PeerInfo) => this.emit('synced', { missed: n.stats.stored - (this.missedSince.get(p.peerId) ?? n.stats.stored) }));
+    const port = await n.start();
+    this.state = 'online';
+    this.emit('state', 'online', `listening on port ${port}`);
+    this.emit('notice', `broadcast mode: listening on port ${port}${n.discovering ? ', looking for peers on the LAN' : ''}`);
+  }
+
+  send(m: OutgoingMessage): string {
+    const uid = randomUUID();
+    const now = this.node.now();
+    let checked;
+    try {
+      // The same checks a repeater server makes: what we store must be acceptable to every peer.
+      checked = parseClientPacket({ type: 'message', uid, content: m.content, subject: m.subject ?? null, room: m.room, to: m.to ?? null }, this.node.opts.limits);
+      if (checked.type !== 'message') throw new ProtocolError('bad_packet');
+    } catch (err) {
+      const why = err instanceof ProtocolError ? `${err.code}: ${err.message}` : String(err);
+      setImmediate(() => {
+        this.emit('failed', uid, why);
+        this.emit('notice', `message not sent: ${why}`);
+      });
+      return uid;
+    }
+    this.pending++;
+    this.node
+      .post({ uid, username: this.username, room: checked.room, to: checked.to, subject: checked.subject, content: checked.content, timestamp: now / 1000, remote: null })
+      .then(
+        (stored) => {
+          this.pending--;
+          this.emit('acked', uid, toChatMessage(stored));
+        },
+        (err: unknown) => {
+          this.pending--;
+          this.emit('failed', uid, `internal: ${(err as Error).message}`);
+          this.emit('notice', `message not stored: ${(err as Error).message}`);
+        },
+      );
+    return uid;
+  }
+
+  pendingCount(): number {
+    return this.pending;
+  }
+
+  async join(room: string): Promise<void> {
+    this.rooms.add(room);
+    this.node.setUiRooms(this.rooms);
+  }
+
+  async leave(room: string): Promise<void> {
+    this.rooms.delete(room);
+    this.node.setUiRooms(this.rooms);
+  }
+
+  async who(room: string): Promise<string[]> {
+    const users = new Set<string>();
+    for (const u of this.node.localUsers()) if (u.rooms.includes(room)) users.add(u.username);
+    for (const u of this.node.remoteUsers()) if (u.rooms.includes(room)) users.add(u.username);
+    return [...users].sort();
+  }
+
+  async history(room: string, limit: number): Promise<ChatMessage[]> {
+    return this.node.store.historySync(room, null, limit).map(toChatMessage);
+  }
+
+  recent(limit: number): ChatMessage[] {
+    // Read generously and filter: DMs between others and rooms we left are not ours to show.
+    return this.node.store.recentSync(limit * 4).filter((m) => this.visible(m)).slice(-limit).map(toChatMessage);
+  }
+
+  async scan(): Promise<ScanEntry[]> {
+    const found = await this.node.services(true);
+    return found.map((e) => ({
+      name: e.instance, host: e.addresses[0] ?? e.host, port: e.port, mode: e.mode, lastSeen: e.lastSeen,
+      connected: e.mode === 'broadcast' && this.node.links.has(e.peerId),
+    }));
+  }
+
+  peers(): Array<{ name: string; address: string; users: string[] }> {
+    return [...this.node.links.values()].map((l) => ({ name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username) }));
+  }
+
+  async close(): Promise<void> {
+    this.state = 'offline';
+    await this.node.close();
+  }
+}
