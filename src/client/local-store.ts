@@ -156,11 +156,11 @@ export class LocalStore {
   /**
    * The server's store was reset (its last id is below ours): its ids now name other messages.
    * Our rows are kept as history but lose their ids, so they neither dedupe nor collide with the
-   * new ones, and every cursor starts again from nothing.
+   * new ones, and every cursor goes back to 0: everything the new store holds is new to us.
    */
   serverReset(): void {
     this.db.transaction(() => {
-      this.db.exec(`UPDATE messages SET id = NULL WHERE id IS NOT NULL; DELETE FROM cursors;`);
+      this.db.exec(`UPDATE messages SET id = NULL WHERE id IS NOT NULL; UPDATE cursors SET last_id = 0;`);
     })();
   }
 

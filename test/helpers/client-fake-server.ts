@@ -1,0 +1,128 @@
+/**
+ * A scriptable fake lab93 server for the client's protocol edge cases (rate limiting, a reset
+ * store, a silent server): real TCP on port 0, base64 frames; the test reads what the client
+ * sent and decides what to answer.
+ */
+import net from 'node:net';
+import { once } from 'node:events';
+import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { decodeFrame, encodeFrame } from '../../src/protocol/frame.js';
+
+export type Packet = Record<string, any>;
+
+export class FakeConn {
+  readonly received: Packet[] = [];
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  constructor(readonly socket: net.Socket) {
+    const splitter = new LineSplitter(1 << 24);
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of splitter.push(chunk).lines) {
+        const d = decodeFrame(line, 'base64');
+        this.received.push(d.ok ? d.value : { type: '__bad__' });
+      }
+      this.wake();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(p: Packet): void {
+    if (!this.socket.destroyed) this.socket.write(encodeFrame(p, 'base64'));
+  }
+
+  /** The next packet (after those already taken) matching `type`; fails after `ms`. */
+  async next(type: string | ((p: Packet) => boolean), ms = 5000): Promise<Packet> {
+    const match = typeof type === 'string' ? (p: Packet) => p.type === type : type;
+    const deadline = Date.now() + ms;
+    for (;;) {
+      while (this.cursor < this.received.length) {
+        const p = this.received[this.cursor++]!;
+        if (match(p)) return p;
+      }
+      if (this.closed) throw new Error(`connection closed while waiting for ${String(type)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${String(type)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async waitClosed(ms = 5000): Promise<void> {
+    if (this.closed) return;
+    await Promise.race([once(this.socket, 'close'), new Promise((_r, rej) => setTimeout(() => rej(new Error('not closed')), ms))]);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export class FakeServer {
+  readonly conns: FakeConn[] = [];
+  private waiters: Array<(c: FakeConn) => void> = [];
+  private taken = 0;
+
+  private constructor(readonly server: net.Server, readonly port: number) {}
+
+  static async start(): Promise<FakeServer> {
+    let fake: FakeServer | undefined;
+    const pending: net.Socket[] = [];
+    const server = net.createServer((s) => (fake ? fake.accept(s) : pending.push(s)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    fake = new FakeServer(server, (server.address() as net.AddressInfo).port);
+    for (const s of pending) fake.accept(s);
+    return fake;
+  }
+
+  private accept(s: net.Socket): void {
+    const c = new FakeConn(s);
+    this.conns.push(c);
+    const w = this.waiters.shift();
+    if (w) {
+      this.taken++;
+      w(c);
+    }
+  }
+
+  /** The next connection not handed out yet. */
+  nextConn(ms = 5000): Promise<FakeConn> {
+    if (this.taken < this.conns.length) return Promise.resolve(this.conns[this.taken++]!);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no connection came')), ms);
+      this.waiters.push((c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+  }
+
+  /** Answers a hello like the real server: welcome, the given backlog, synced. */
+  static welcome(c: FakeConn, hello: Packet, lastId: number, backlog: Packet[] = []): void {
+    c.send({ type: 'welcome', username: hello.username, last_id: lastId, users: [hello.username], rooms: hello.rooms, server: 'fake', protocol: 1 });
+    for (const m of backlog) c.send(m);
+    c.send({ type: 'synced', last_id: lastId, missed: backlog.length });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) c.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
