@@ -1,0 +1,112 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ChatMessage } from '../../src/client/backend.js';
+import { RepeaterConnection } from '../../src/client/connection.js';
+import { runCli } from '../helpers/client-cli.js';
+import { clientTempDir, nextEvent, removeTempDir, startClientTestServer, type ClientTestServer } from '../helpers/client-server.js';
+
+describe('lab93 send, tail and pipe mode (spawned CLI)', () => {
+  let dir: string;
+  let ts: ClientTestServer;
+  let bob: RepeaterConnection;
+  const bobSeen: ChatMessage[] = [];
+  const env = (): Record<string, string> => ({ LAB93_DATA_DIR: join(dir, 'data') });
+
+  before(async () => {
+    dir = clientTempDir();
+    ts = await startClientTestServer(join(dir, 'server.db'));
+    bob = new RepeaterConnection({ host: '127.0.0.1', port: ts.port, username: 'bob', dbPath: join(dir, 'bob.db'), rooms: ['lobby', 'builds'] });
+    bob.on('message', (m: ChatMessage) => bobSeen.push(m));
+    const synced = nextEvent(bob, 'synced');
+    await bob.start();
+    await synced;
+  });
+  after(async () => {
+    await bob.close();
+    await ts.stop();
+    removeTempDir(dir);
+  });
+
+  it('send posts one message and exits 0 once it is stored', async () => {
+    const got = nextEvent<[ChatMessage]>(bob, 'message', (m) => m.content === 'tests passed', 15_000);
+    const run = runCli(['send', '-a', '127.0.0.1', '-p', String(ts.port), '--name', 'ci', '--subject', 'CI', '--room', 'builds', 'tests', 'passed'], env());
+    const { code } = await run.exit;
+    assert.equal(code, 0, run.stderr());
+    const [m] = await got;
+    assert.deepEqual({ u: m.username, s: m.subject, r: m.room }, { u: 'ci', s: 'CI', r: 'builds' });
+    const stored = (await ts.store.history('builds', null, 10)).filter((x) => x.content === 'tests passed');
+    assert.equal(stored.length, 1);
+  });
+
+  it('send fails clearly, with a non-zero status, when nobody answers', async () => {
+    const free = await startClientTestServer(join(dir, 'gone.db'));
+    const port = free.port;
+    await free.stop();
+    const run = runCli(['send', '-a', '127.0.0.1', '-p', String(port), '--timeout', '1', 'hello?'], env());
+    const { code } = await run.exit;
+    assert.equal(code, 1);
+    assert.match(run.stderr(), /lab93 send: not acknowledged by 127\.0\.0\.1:\d+ within 1 s/);
+  });
+
+  it('send reports a message the server refuses', async () => {
+    const run = runCli(['send', '-p', String(ts.port), 'x'.repeat(5000)], env());
+    const { code } = await run.exit;
+    assert.equal(code, 1);
+    assert.match(run.stderr(), /refused the message: too_large/);
+  });
+
+  it('tail prints the missed backlog, then live messages, as JSON lines', async () => {
+    const args = ['tail', '-a', '127.0.0.1', '-p', String(ts.port), '--name', 'watcher'];
+    // A first run registers the watcher and its cursor.
+    const first = runCli(args, env());
+    const joined = nextEvent(bob, 'presence', (p: { username: string; status: string }) => p.username === 'watcher' && p.status === 'online', 15_000);
+    await joined;
+    const left = nextEvent(bob, 'presence', (p: { username: string; status: string }) => p.username === 'watcher' && p.status === 'offline');
+    first.proc.kill('SIGTERM');
+    assert.equal((await first.exit).code, 0);
+    await left;
+
+    for (const text of ['missed one', 'missed two']) {
+      const acked = nextEvent(bob, 'acked');
+      bob.send({ content: text, room: 'lobby' });
+      await acked;
+    }
+    const second = runCli(args, env());
+    await second.waitLine((l) => l.includes('missed two'), 15_000);
+    const lines = second.stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l.content, l.username, l.missed]), [['missed one', 'bob', true], ['missed two', 'bob', true]]);
+    bob.send({ content: 'live one', room: 'lobby', subject: 'hi' });
+    const live = JSON.parse(await second.waitLine((l) => l.includes('live one'))) as Record<string, unknown>;
+    assert.deepEqual([live.subject, live.missed, live.room, typeof live.id, typeof live.timestamp], ['hi', false, 'lobby', 'number', 'number']);
+    second.proc.kill('SIGINT');
+    assert.equal((await second.exit).code, 0);
+  });
+
+  it('pipe mode: each input line is a message, each message received one output line; exits after the acks', async () => {
+    const run = runCli(['connect', `127.0.0.1:${ts.port}`, '--name', 'piper'], env());
+    const first = nextEvent<[ChatMessage]>(bob, 'message', (m) => m.username === 'piper', 15_000);
+    run.proc.stdin.write('line one\n');
+    assert.equal((await first)[0].content, 'line one');
+    bob.send({ content: 'hello piper\nsecond line', room: 'lobby', subject: 'q' });
+    const line = await run.waitLine((l) => l.includes('hello piper'));
+    assert.match(line, /^\d\d:\d\d:\d\d lobby bob \[q\]: hello piper\\nsecond line$/);
+    const rest = new Promise<void>((resolve) => {
+      const on = (m: ChatMessage): void => {
+        if (m.username === 'piper' && m.content === 'line three') {
+          bob.off('message', on);
+          resolve();
+        }
+      };
+      bob.on('message', on);
+    });
+    run.proc.stdin.end('line two\n\nline three\n');
+    const { code } = await run.exit;
+    assert.equal(code, 0, run.stderr());
+    await rest;
+    const fromPiper = bobSeen.filter((m) => m.username === 'piper').map((m) => m.content);
+    assert.deepEqual(fromPiper, ['line one', 'line two', 'line three']);
+    const stored = (await ts.store.history('lobby', null, 100)).filter((m) => m.username === 'piper');
+    assert.equal(stored.length, 3);
+  });
+});
