@@ -19,5 +19,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// Tests never send mDNS beyond this machine: servers and peers they start announce on loopback
+// only, unless a test says otherwise (the network namespace tests, inside their own LANs).
+const env = { ...process.env, LAB93_MDNS_INTERFACES: process.env.LAB93_MDNS_INTERFACES ?? 'lo' };
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(res.status ?? 1);

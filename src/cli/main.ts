@@ -27,7 +27,7 @@ Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_DATA_DIR, LA
 `;
 
 interface ServerFlags extends ClassicServerFlags {
-  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; synchronous: string;
+  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
@@ -45,7 +45,8 @@ function addServerOptions(cmd: Command): Command {
     .option('--hello-timeout <seconds>', 'time allowed before hello (default 10)')
     .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
     .option('-v, --verbose', 'debug logging')
-    .option('-q, --quiet', 'log warnings and errors only');
+    .option('-q, --quiet', 'log warnings and errors only')
+    .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
   return addClassicServerOptions(cmd);
 }
 
@@ -76,6 +77,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     synchronous: f.synchronous as 'full',
     logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
     server,
+    announce: f.announce !== false,
   });
 }
 

@@ -6,6 +6,7 @@ import type { Limits } from '../protocol/limits.js';
 import { createServer, type ClassicGateway } from '../server/server.js';
 import type { ServerOptions } from '../server/config.js';
 import { createStore } from '../store/index.js';
+import { announceRepeater } from '../peer/discovery.js';
 import type { Synchronous } from '../store/types.js';
 
 export interface RunServerOptions {
@@ -17,6 +18,8 @@ export interface RunServerOptions {
   server: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> };
   /** Builds the classic board gateway when enabled (it shares the store and bus). */
   classic?: (deps: ClassicDeps) => Promise<ClassicGateway>;
+  /** Announce the server on the LAN with mDNS (TXT mode=repeater); default true. */
+  announce?: boolean;
 }
 
 export interface ClassicDeps {
@@ -37,8 +40,9 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     : undefined;
   const server = createServer({ store, bus, log, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}) });
   if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, log: log.child({ component: 'classic' }) });
+  let listening: { port: number };
   try {
-    await server.listen(o.port, o.host);
+    listening = await server.listen(o.port, o.host);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     log.fatal({ err: { code: e.code, message: e.message } }, `cannot listen on ${o.host}:${o.port}`);
@@ -47,11 +51,14 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     process.exit(1);
   }
   log.info({ db: o.db, synchronous: o.synchronous }, 'store open');
+  // Found by `lab93 -r -c` without an address and by peers' /scan (docs/broadcast.md).
+  const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    await announcer?.stop();
     await server.close();
     await bus.close();
     await store.close();
@@ -59,4 +66,17 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function startAnnouncing(port: number, host: string, log: import('pino').Logger): Promise<{ stop(): Promise<void> } | null> {
+  try {
+    // Bound to one address: announce only on the interface that has it.
+    const only = host === '0.0.0.0' || host === '::' ? undefined : [host === 'localhost' ? '127.0.0.1' : host];
+    const a = await announceRepeater({ port, log: log.child({ component: 'mdns' }), ...(only ? { interfaces: only } : {}) });
+    log.info({ instance: a.instance, port }, 'announced on the LAN (mDNS, _lab93._tcp)');
+    return a;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'cannot announce on the LAN; clients must give the address');
+    return null;
+  }
 }

@@ -1,0 +1,181 @@
+/**
+ * Drives real `lab93 peer --headless` processes and observes them without a UI: their JSON log
+ * lines (stderr), and a repeater-mode client speaking plain JSON lines to the peer's own port
+ * (the control channel: it posts messages and receives everything the peer stores).
+ * Both can run inside a network namespace (`prefix` = ["ip", "netns", "exec", NS]).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const procs = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of procs) p.kill('SIGKILL');
+});
+
+type Json = Record<string, any>;
+
+/** Lines of JSON from a stream, with waiting for one that matches. */
+class JsonLines {
+  readonly lines: Json[] = [];
+  private waiters: Array<{ pred: (j: Json) => boolean; resolve: (j: Json) => void }> = [];
+  feed(text: string): void {
+    let j: Json;
+    try {
+      j = JSON.parse(text) as Json;
+    } catch {
+      return;
+    }
+    this.lines.push(j);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred(j)) return true;
+      w.resolve(j);
+      return false;
+    });
+  }
+  /** Resolves with the first line (past or future) matching `pred`. */
+  wait(pred: (j: Json) => boolean, timeoutMs: number, what: string): Promise<Json> {
+    const hit = this.lines.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (j: Json) => (clearTimeout(t), resolve(j)) };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+}
+
+export interface PeerProcOptions {
+  name: string;
+  prefix?: string[];
+  port?: number;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** A `lab93 peer --headless` process with its own data directory. */
+export class PeerProc {
+  readonly log = new JsonLines();
+  readonly proc: ChildProcess;
+  readonly dataDir: string;
+  readonly name: string;
+  private exited: Promise<number | null>;
+
+  constructor(o: PeerProcOptions) {
+    this.name = o.name;
+    this.dataDir = mkdtempSync(join(tmpdir(), `lab93-peer-${o.name}-`));
+    const argv = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'peer', '--headless', '--name', o.name, '--port', String(o.port ?? 5190), ...(o.args ?? [])];
+    this.proc = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, LAB93_DATA_DIR: this.dataDir, ...(o.env ?? {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    procs.add(this.proc);
+    this.exited = new Promise((r) => this.proc.once('exit', (code) => (procs.delete(this.proc), r(code))));
+    createInterface({ input: this.proc.stderr! }).on('line', (l) => this.log.feed(l));
+  }
+
+  /** Waits for "peer listening"; resolves with { port, peer }. */
+  async ready(timeoutMs = 15_000): Promise<{ port: number; peer: string }> {
+    const j = await Promise.race([
+      this.log.wait((l) => l.msg === 'peer listening', timeoutMs, `${this.name} to listen`),
+      this.exited.then((c) => {
+        throw new Error(`${this.name} exited with ${c} before listening: ${JSON.stringify(this.log.lines.slice(-3))}`);
+      }),
+    ]);
+    return { port: j.port as number, peer: j.peer as string };
+  }
+
+  /** Peer ids this process has a link up to right now (from its log). */
+  linkedPeers(): Set<string> {
+    const up = new Set<string>();
+    for (const l of this.log.lines) {
+      if (l.msg === 'peer link up') up.add(l.peer);
+      else if (l.msg === 'peer link down') up.delete(l.peer);
+    }
+    return up;
+  }
+
+  /** Resolves once links to all of `peers` are up at the same time. */
+  async waitLinked(peers: string[], timeoutMs: number): Promise<void> {
+    const ok = (): boolean => {
+      const up = this.linkedPeers();
+      return peers.every((p) => up.has(p));
+    };
+    if (ok()) return;
+    await this.log.wait(() => ok(), timeoutMs, `${this.name} linked to ${peers.join(', ')}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+/**
+ * A repeater-mode client on plain JSON lines, connected to 127.0.0.1:port (inside a namespace
+ * through a tiny relay process, since a test cannot open a socket in another namespace itself).
+ */
+export class LineClient {
+  readonly got = new JsonLines();
+  private writeLine: (s: string) => void;
+  private closeFn: () => void;
+  private n = 0;
+
+  constructor(readonly username: string, port: number, prefix?: string[]) {
+    if (prefix) {
+      const code = "const s=require('net').connect(+process.argv[1],'127.0.0.1');process.stdin.pipe(s);s.pipe(process.stdout);s.on('close',()=>process.exit(0));s.on('error',e=>{console.error(e.message);process.exit(1)})";
+      const p = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, '-e', code, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      procs.add(p);
+      p.once('exit', () => procs.delete(p));
+      createInterface({ input: p.stdout! }).on('line', (l) => this.got.feed(l));
+      this.writeLine = (s) => p.stdin!.write(s + '\n');
+      this.closeFn = () => p.kill('SIGTERM');
+    } else {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      createInterface({ input: s }).on('line', (l) => this.got.feed(l));
+      this.writeLine = (x) => s.write(x + '\n');
+      this.closeFn = () => s.destroy();
+    }
+  }
+
+  /** Logs in with since 0 (everything the peer holds) and waits for `synced`. */
+  async hello(timeoutMs = 10_000): Promise<void> {
+    this.writeLine(JSON.stringify({ type: 'hello', username: this.username, since: 0, rooms: ['lobby'] }));
+    await this.got.wait((j) => j.type === 'synced', timeoutMs, `${this.username} synced`);
+  }
+
+  /** Posts a message and waits for its ack (stored by the peer). */
+  async say(content: string, timeoutMs = 10_000): Promise<void> {
+    const uid = `${this.username}-${++this.n}`;
+    this.writeLine(JSON.stringify({ type: 'message', uid, content }));
+    const ack = await this.got.wait((j) => (j.type === 'ack' || j.type === 'error') && j.uid === uid, timeoutMs, `ack of ${uid}`);
+    if (ack.type === 'error') throw new Error(`${uid} refused: ${ack.code} ${ack.message}`);
+  }
+
+  /** Contents of the messages received so far, in order. */
+  contents(): string[] {
+    return this.got.lines.filter((j) => j.type === 'message').map((j) => j.content as string);
+  }
+
+  /** Waits until every one of `contents` has been received. */
+  async waitFor(contents: string[], timeoutMs: number): Promise<void> {
+    const done = (): boolean => {
+      const have = new Set(this.contents());
+      return contents.every((c) => have.has(c));
+    };
+    if (done()) return;
+    await this.got.wait(() => done(), timeoutMs, `${this.username} to receive ${contents.filter((c) => !this.contents().includes(c)).join(', ')}`);
+  }
+
+  close(): void {
+    this.closeFn();
+  }
+}
