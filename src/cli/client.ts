@@ -56,6 +56,10 @@ export interface ClientTarget {
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
 export async function runClient(t: ClientTarget): Promise<never> {
   const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: [t.room] });
+  // `lab93 connect host | head -3`: the reader went away; queued messages stay in the outbox.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
   const code = await runChatUi(conn, { room: t.room, title: `lab93 · ${t.username}@${t.host}:${t.port} · repeater` });
   process.exit(code);
 }
@@ -162,8 +166,15 @@ function addTargetOptions(cmd: Command): Command {
 }
 
 /** `lab93 -r -c`: the root command's flags, already parsed. */
-export function startClientFromFlags(f: TargetFlags): Promise<never> {
-  return runClient(target(f));
+export async function startClientFromFlags(f: TargetFlags): Promise<never> {
+  const t = target(f);
+  // No -a (nor LAB93_ADDRESS): find the server on the LAN by mDNS (src/peer/find-server.ts).
+  if (f.address === undefined) {
+    const { findServerOnLan } = await import('../peer/find-server.js');
+    const found = await findServerOnLan();
+    return runClient({ ...t, host: found.host, port: found.port });
+  }
+  return runClient(t);
 }
 
 /** Adds `connect`, `send` and `tail` to the program. */

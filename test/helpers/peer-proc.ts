@@ -5,7 +5,7 @@
  * Both can run inside a network namespace (`prefix` = ["ip", "netns", "exec", NS]).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,12 +109,15 @@ export class PeerProc {
     await this.log.wait(() => ok(), timeoutMs, `${this.name} linked to ${peers.join(', ')}`);
   }
 
+  /** SIGTERM (SIGKILL after 5 s), then removes the data directory. */
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM');
+      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 

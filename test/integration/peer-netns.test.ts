@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { Lab, netnsUnavailable } from '../helpers/netns.js';
 import { LineClient, PeerProc } from '../helpers/peer-proc.js';
 
@@ -144,12 +145,20 @@ describe('three peers on one LAN', { skip: why ?? false }, () => {
       assert.equal(found.length, 1, `one repeater found: ${out}`);
       assert.equal(found[0]!.port, 5190);
       assert.equal(found[0]!.addresses[0], '10.93.0.9');
+      // `lab93 -r -c` with no address joins it (pipe mode: the line is sent, acknowledged, done).
+      await run(lab.exec('a', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', '-r', '-c', '--name', 'zed']), 'hello without an address\n');
+      const check = new LineClient('checker', 5190, lab.exec('r', []));
+      await check.hello();
+      check.close();
+      assert.ok(check.contents().includes('hello without an address'), `the server stored the message: ${JSON.stringify(check.contents())}`);
       // A peer's /scan lists servers and peers alike.
       const scan = peers.get('b')!.log.lines.filter((l) => l.msg === 'discovery: found' && l.mode === 'repeater');
       assert.ok(scan.length >= 1, 'peer b saw the repeater server announce itself');
     } finally {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(`/tmp/lab93-netns-client-${process.pid}`, { recursive: true, force: true });
     }
   });
 });
@@ -192,9 +201,10 @@ describe('a chain A - B - C on two LANs', { skip: why ?? false }, () => {
   });
 });
 
-function run(argv: string[]): Promise<string> {
+function run(argv: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { cwd: new URL('../..', import.meta.url).pathname, env: { ...process.env, ...ALL }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(argv[0]!, argv.slice(1), { cwd: new URL('../..', import.meta.url).pathname, env: { ...process.env, ...ALL, LAB93_DATA_DIR: `/tmp/lab93-netns-client-${process.pid}` }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) p.stdin!.end(input);
     let out = '';
     let err = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
