@@ -23,10 +23,14 @@ export const CLASSIC_ORIGIN = 'classic';
 /**
  * A stored message as the text of its GET tuple: classic posts and the start message as they
  * are, chat messages as `name: text`, or `name: [subject] text` when they have a subject.
+ * A `%` (possible only in chat messages) becomes the fullwidth `％`: board clients read an
+ * answer up to its first `%`, and a bare one would cut the list short.
  */
 export function boardText(m: StoredMessage): string {
-  if (m.username.startsWith(CLASSIC_PREFIX) || (m.username === SYSTEM_USER && m.uid === START_UID)) return m.content;
-  return m.subject ? `${m.username}: [${m.subject}] ${m.content}` : `${m.username}: ${m.content}`;
+  const text = m.username.startsWith(CLASSIC_PREFIX) || (m.username === SYSTEM_USER && m.uid === START_UID)
+    ? m.content
+    : m.subject ? `${m.username}: [${m.subject}] ${m.content}` : `${m.username}: ${m.content}`;
+  return text.includes('%') ? text.replaceAll('%', '\uff05') : text;
 }
 
 export interface BoardDeps {

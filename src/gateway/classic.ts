@@ -74,6 +74,8 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   function refuse(socket: Socket, why: string, address: string): void {
     log.warn({ remote: address, why }, 'classic connection refused');
     socket.on('error', () => {});
+    // Read and discard, so the client's close is seen and the socket does not linger half-open.
+    socket.resume();
     socket.end(answer('tooManyConnections'));
     setTimeout(() => socket.destroy(), opts.lingerMs).unref();
   }
