@@ -1,0 +1,47 @@
+/**
+ * Two peer processes on one machine, on different ports, find each other by mDNS on the
+ * loopback interface (no root needed) and chat. An mDNS port of the test's own keeps it apart
+ * from anything else announcing on this machine.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { LineClient, PeerProc } from '../helpers/peer-proc.js';
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const procs: PeerProc[] = [];
+const clients: LineClient[] = [];
+after(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(procs.map((p) => p.stop()));
+});
+
+test('two peers on one machine, on different ports, find each other and chat', async () => {
+  const env = { LAB93_MDNS_INTERFACES: 'lo', LAB93_MDNS_PORT: String(await freeUdpPort()) };
+  const a = new PeerProc({ name: 'alice', port: 0, env });
+  const b = new PeerProc({ name: 'bob', port: 0, env });
+  procs.push(a, b);
+  const [ia, ib] = await Promise.all([a.ready(), b.ready()]);
+  assert.notEqual(ia.port, ib.port);
+  await Promise.all([a.waitLinked([ib.peer], 10_000), b.waitLinked([ia.peer], 10_000)]);
+  assert.ok(a.log.lines.some((l) => l.msg === 'discovery: found' && l.peer === ib.peer && l.port === ib.port), 'alice found bob by mDNS');
+  // One link per pair even though both saw each other and could have dialled.
+  assert.deepEqual([...a.linkedPeers()], [ib.peer]);
+  assert.deepEqual([...b.linkedPeers()], [ia.peer]);
+
+  const ca = new LineClient('ann', ia.port);
+  const cb = new LineClient('ben', ib.port);
+  clients.push(ca, cb);
+  await Promise.all([ca.hello(), cb.hello()]);
+  await ca.say('hi from alice');
+  await cb.say('hi from bob');
+  await cb.waitFor(['hi from alice'], 5000);
+  await ca.waitFor(['hi from bob'], 5000);
+});
