@@ -110,3 +110,24 @@ describe('lab93 send, tail and pipe mode (spawned CLI)', () => {
     assert.equal(stored.length, 3);
   });
 });
+
+describe('pipe mode with nothing to send', () => {
+  it('prints the missed backlog and exits when the input is empty', async () => {
+    const dir = clientTempDir();
+    const ts = await startClientTestServer(join(dir, 'server.db'));
+    try {
+      const env = { LAB93_DATA_DIR: join(dir, 'data') };
+      const first = runCli(['connect', `127.0.0.1:${ts.port}`, '--name', 'reader'], env);
+      first.proc.stdin.end();
+      assert.equal((await first.exit).code, 0, first.stderr());
+      await ts.store.append([{ uid: 'z1', username: 'bob', room: 'lobby', to: null, subject: null, content: 'while reader was away', timestamp: Date.now() / 1000 }]);
+      const second = runCli(['connect', `127.0.0.1:${ts.port}`, '--name', 'reader'], env);
+      second.proc.stdin.end();
+      assert.equal((await second.exit).code, 0, second.stderr());
+      assert.deepEqual(second.stdoutLines.map((l) => l.replace(/^\d\d:\d\d:\d\d /, '')), ['lobby bob: while reader was away']);
+    } finally {
+      await ts.stop();
+      removeTempDir(dir);
+    }
+  });
+});

@@ -9,17 +9,26 @@ import { formatPipeLine } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
 import type { ChatUiOptions } from './options.js';
 
+/** Events after which the end condition may have become true. */
+const WAKE = ['acked', 'failed', 'synced', 'state'];
+
 export async function runPipe(backend: ChatBackend, opts: ChatUiOptions): Promise<number> {
   const input = opts.input ?? process.stdin;
   const out = opts.output ?? process.stdout;
   const err = opts.errorOutput ?? process.stderr;
   const room = opts.room ?? 'lobby';
   let failed = 0;
+  // Whether the first connection attempt has played out (backlog received, or no server): only
+  // then may an input with nothing to send end the run, so `< /dev/null` prints the backlog.
+  // A broadcast peer has no single server sync to wait for.
+  let settled = backend.kind !== 'repeater';
   const handlers: Array<[string, (...a: any[]) => void]> = [
     ['message', (m: ChatMessage) => out.write(formatPipeLine(m, opts.timeZone) + '\n')],
     ['notice', (t: string) => err.write(`lab93: ${sanitizeLine(String(t))}\n`)],
     ['failed', () => failed++],
+    ['synced', () => (settled = true)],
     ['state', (s: string, detail?: string) => {
+      if (s === 'offline') settled = true;
       if (s === 'offline') err.write(`lab93: offline${detail ? ` (${sanitizeLine(detail)})` : ''}; reconnecting\n`);
     }],
   ];
@@ -35,17 +44,15 @@ export async function runPipe(backend: ChatBackend, opts: ChatUiOptions): Promis
   const drained = await new Promise<boolean>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const check = (): void => {
-      if (backend.pendingCount() > 0) return;
+      if (backend.pendingCount() > 0 || !settled) return;
       finish(true);
     };
     const finish = (ok: boolean): void => {
       if (timer) clearTimeout(timer);
-      backend.off('acked', check);
-      backend.off('failed', check);
+      for (const e of WAKE) backend.off(e, check);
       resolve(ok);
     };
-    backend.on('acked', check);
-    backend.on('failed', check);
+    for (const e of WAKE) backend.on(e, check);
     if (opts.drainTimeoutMs !== undefined) timer = setTimeout(() => finish(false), opts.drainTimeoutMs);
     check();
   });
