@@ -30,9 +30,9 @@ const LIMITS: Array<[keyof LimitFlags, string, string, string]> = [
   ['requestTimeout', 'request-timeout <seconds>', 'REQUEST_TIMEOUT', 'wait for the rest of a cut-off request, then ERRTimeout!% (default 5)'],
   ['idleTimeout', 'idle-timeout <seconds>', 'IDLE_TIMEOUT', 'close a KEEP% connection idle this long (default 60)'],
   ['maxConnections', 'max-connections <n>', 'MAX_CONNECTIONS', 'open board connections in all (default 10000)'],
-  ['maxConnectionsPerAddress', 'max-connections-per-address <n>', 'MAX_CONNECTIONS_PER_ADDRESS', 'open board connections from one address (default 20)'],
-  ['rate', 'rate <n>', 'RATE', 'board requests per second per address, 0 for no limit (default 20)'],
-  ['burst', 'burst <n>', 'BURST', 'board requests allowed in a burst above the rate (default 40)'],
+  ['maxConnectionsPerAddress', 'max-connections-per-address <n>', 'MAX_CONNECTIONS_PER_ADDRESS', 'open board connections from one address (default 64)'],
+  ['rate', 'rate <n>', 'RATE', 'board requests per second per address, 0 for no limit (default 50)'],
+  ['burst', 'burst <n>', 'BURST', 'board requests allowed in a burst above the rate (default 200)'],
   ['maxMessages', 'max-messages <n>', 'MAX_MESSAGES', 'stored messages before POST answers ERRBoard Full%, 0 for no limit (default 1000000)'],
 ];
 

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { ClassicSplitter, answer, parseRequest, type AnswerName, type ClassicRequest } from '../protocol/classic.js';
+import { ClassicSplitter, answer, parseRequest, trimLeadingNewlines, type AnswerName, type ClassicRequest } from '../protocol/classic.js';
 import type { Board } from './board.js';
 import type { ClassicOptions } from './config.js';
 
@@ -86,10 +86,15 @@ export class ClassicConnection {
       this.arm();
       return;
     }
-    const reqs = r.requests.map(parseRequest);
+    let reqs = r.requests.map((q) => parseRequest(this.keep ? trimLeadingNewlines(q) : q));
     if (!this.keep) {
-      if (reqs.some((q) => q.type === 'keep')) this.keep = true;
-      else {
+      const k = reqs.findIndex((q) => q.type === 'keep');
+      if (k !== -1) {
+        this.keep = true;
+        this.splitter.trimNewlines();
+        // Requests after KEEP% in the same read get the kept connection's leniency too.
+        reqs = [...reqs.slice(0, k + 1), ...r.requests.slice(k + 1).map((q) => parseRequest(trimLeadingNewlines(q)))];
+      } else {
         // As the original: what came with the first complete request is answered, the rest
         // (a partial request, an overflow behind it) is not read.
         this.finishing = true;

@@ -13,6 +13,15 @@ export const CLASSIC_MAX_PENDING = 4000;
 export const CLASSIC_DEFAULT_PORT = 8080;
 
 const PERCENT = 0x25;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The bytes after any leading CR and LF. */
+export function trimLeadingNewlines(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length && (b[i] === LF || b[i] === CR)) i++;
+  return i === 0 ? b : b.subarray(i);
+}
 
 /** The answers, as the original spells them where it had one (docs/classic-board.md, "Answers"). */
 export const ANSWERS = Object.freeze({
@@ -26,7 +35,6 @@ export const ANSWERS = Object.freeze({
   tooManyConnections: 'ERRToo Many Connections%',
   boardFull: 'ERRBoard Full%',
   serverError: 'ERRServer Error%',
-  shuttingDown: 'ERRServer Shutting Down%',
 });
 export type AnswerName = keyof typeof ANSWERS;
 
@@ -45,6 +53,7 @@ export class ClassicSplitter {
   private parts: Buffer[] = [];
   private partBytes = 0;
   private over = false;
+  private trim = false;
 
   constructor(private readonly maxPending = CLASSIC_MAX_PENDING) {}
 
@@ -57,11 +66,25 @@ export class ClassicSplitter {
     return this.over;
   }
 
+  /**
+   * From now on, line breaks before a request are dropped (KEEP% mode, so requests can be typed
+   * into nc one per line); a pending request made only of line breaks is dropped too.
+   */
+  trimNewlines(): void {
+    this.trim = true;
+    if (this.parts.length > 0) {
+      const rest = trimLeadingNewlines(Buffer.concat(this.parts, this.partBytes));
+      this.parts = rest.length > 0 ? [rest] : [];
+      this.partBytes = rest.length;
+    }
+  }
+
   push(chunk: Buffer): SplitResult {
     const requests: Buffer[] = [];
     if (this.over) return { requests, overloaded: true };
     let start = 0;
     for (;;) {
+      if (this.trim && this.partBytes === 0) while (start < chunk.length && (chunk[start] === LF || chunk[start] === CR)) start++;
       const end = chunk.indexOf(PERCENT, start);
       const segment = end === -1 ? chunk.length - start : end - start;
       // Byte-exact rule, independent of read sizes: the 4000th byte without a `%` overloads.

@@ -58,6 +58,23 @@ describe('classic board: keep-alive', () => {
       c.close();
     }));
 
+  it('after KEEP%, requests can be typed one per line (as into nc) without timing out', () =>
+    withBoard({ requestTimeoutMs: 100, idleTimeoutMs: 10_000 }, async (b) => {
+      const c = await BoardClient.connect(b.port);
+      c.write('KEEP%\n');
+      assert.equal(await c.next(), 'MSGKeep-Alive On%');
+      // Nothing can be awaited to show that no timeout fires: give it twice the request timeout.
+      await new Promise((r) => setTimeout(r, 200));
+      c.write('GET0%\r\n');
+      assert.equal(await c.next(), 'MSG[]%');
+      c.write('POSTtyped%\n');
+      assert.equal(await c.next(), 'MSGPosting Message!%');
+      c.write('\nGET1%\n');
+      assert.equal(await c.next(), "MSG[(2, 'typed')]%");
+      assert.equal(c.closed, false);
+      c.close();
+    }));
+
   it('a kept connection idle past the idle timeout is closed without a word', () =>
     withBoard({ idleTimeoutMs: 150 }, async (b) => {
       const c = await BoardClient.connect(b.port);

@@ -102,6 +102,20 @@ describe('classic splitter: the same requests whatever the read boundaries', () 
     assert.deepEqual(s.push(Buffer.from('GET%')), { requests: [], overloaded: true }, 'nothing is read after an overload');
   });
 
+  it('after KEEP%, line breaks before a request are dropped, whatever the read boundaries', () => {
+    const input = Buffer.from('\r\nGET%\r\nPOSTtwo\nlines%\n\n%\n');
+    for (const parts of cuts(input)) {
+      const s = new ClassicSplitter();
+      assert.deepEqual(s.push(Buffer.from('KEEP%\r')).requests.map(String), ['KEEP']);
+      assert.equal(s.pending, 1);
+      s.trimNewlines();
+      assert.equal(s.pending, 0, 'a pending line break is not a request being typed');
+      const got = parts.flatMap((p) => s.push(Buffer.from(p)).requests.map(String));
+      assert.deepEqual(got, ['GET', 'POSTtwo\nlines', '']);
+      assert.equal(s.pending, 0);
+    }
+  });
+
   it('several requests in one read and empty requests', () => {
     assert.deepEqual(split([Buffer.from('%%GET%POSTa')]), { requests: ['', '', 'GET'], overloaded: false });
   });
