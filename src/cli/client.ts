@@ -184,9 +184,10 @@ export function registerClientCommands(program: Command): void {
       .command('connect')
       .description('join the room hosted on HOST (same as -r -c -a HOST -p PORT)')
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
+      .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
       .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
   ).action((hostPort: string, f: TargetFlags) => {
-    const { host, port } = parseHostPort(hostPort, DEFAULT_PORT);
+    const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
     return runClient({ ...target(f), host, port });
   });
 

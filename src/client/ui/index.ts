@@ -15,12 +15,14 @@ export type { ChatUiOptions } from './options.js';
 export { parseCommand, HELP_LINES, type Command } from './commands.js';
 
 /**
- * Runs the chat UI on `backend`: interactive when the input is a terminal, pipe mode otherwise
+ * Runs the chat UI on `backend`: interactive when input and output are a terminal, pipe mode otherwise
  * (one message per input line, one line per message received). Resolves with an exit status:
  * 0, or 1 in pipe mode when a message was refused or not acknowledged in time.
  */
 export async function runChatUi(backend: ChatBackend, opts: ChatUiOptions = {}): Promise<number> {
   const input = opts.input ?? process.stdin;
-  const pipe = opts.pipe ?? !input.isTTY;
+  const output = opts.output ?? process.stdout;
+  // Output redirected to a file is a pipe too: no prompt or cursor movement in the file.
+  const pipe = opts.pipe ?? !(input.isTTY && output.isTTY);
   return pipe ? runPipe(backend, opts) : runTerminal(backend, opts);
 }

@@ -8,7 +8,7 @@ export interface ChatUiOptions {
   output?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Pipe mode's notices (default process.stderr). */
   errorOutput?: NodeJS.WritableStream;
-  /** Force pipe mode on or off; by default it is on when the input is not a terminal. */
+  /** Force pipe mode on or off; by default it is on when the input or the output is not a terminal. */
   pipe?: boolean;
   /** First line shown, e.g. "lab93 · alice@lab-pc:5190". */
   title?: string;

@@ -1,0 +1,116 @@
+/**
+ * runChatUi against a fake backend: the UI is backend-agnostic (the broadcast peer uses it too),
+ * so its contract with ChatBackend is tested without any network.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, ScanEntry } from '../../src/client/backend.js';
+import { runChatUi } from '../../src/client/ui/index.js';
+
+class FakeBackend extends EventEmitter implements ChatBackend {
+  state: BackendState = 'connecting';
+  sent: OutgoingMessage[] = [];
+  started = false;
+  closed = false;
+  private queue: string[] = [];
+  constructor(readonly kind: 'repeater' | 'broadcast', readonly username = 'ada', withScan = false) {
+    super();
+    if (withScan) {
+      this.scan = async (): Promise<ScanEntry[]> => [{ name: 'lab-pc', host: '10.93.0.2', port: 5190, mode: 'repeater', lastSeen: 0, connected: false }];
+      this.peers = () => [{ name: 'bob-laptop', address: '10.93.0.3:5191', users: ['bob'] }];
+    }
+  }
+  scan?: () => Promise<ScanEntry[]>;
+  peers?: () => Array<{ name: string; address: string; users: string[] }>;
+  async start(): Promise<void> {
+    this.started = true;
+    this.state = 'online';
+    this.emit('state', 'online');
+  }
+  send(m: OutgoingMessage): string {
+    this.sent.push(m);
+    const uid = `u${this.sent.length}`;
+    this.queue.push(uid);
+    // Acknowledged on the next tick, as a real backend would after storing.
+    setImmediate(() => {
+      this.queue = this.queue.filter((u) => u !== uid);
+      this.emit('acked', uid, { key: uid, id: null, uid, username: this.username, subject: m.subject ?? null, content: m.content, room: m.room, to: m.to ?? null, timestamp: 0 });
+    });
+    return uid;
+  }
+  pendingCount(): number {
+    return this.queue.length;
+  }
+  async join(): Promise<void> {}
+  async leave(): Promise<void> {}
+  async who(): Promise<string[]> {
+    return ['ada', 'bob'];
+  }
+  async history(): Promise<ChatMessage[]> {
+    return [];
+  }
+  recent(): ChatMessage[] {
+    return [{ key: 'k1', id: null, uid: null, username: 'bob', subject: null, content: 'from the local history', room: 'lobby', to: null, timestamp: 0 }];
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function tty(): { input: PassThrough & { isTTY: boolean }; output: PassThrough & { isTTY: boolean; columns: number }; text(): string } {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  let out = '';
+  output.setEncoding('utf8');
+  output.on('data', (c: string) => (out += c));
+  return { input, output, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
+}
+
+describe('runChatUi with any backend', () => {
+  it('interactive: shows the local history, starts the backend, sends, uses scan/peers when the backend has them, closes on /quit', async () => {
+    const b = new FakeBackend('broadcast', 'ada', true);
+    const t = tty();
+    const done = runChatUi(b, { input: t.input, output: t.output, color: false, title: 'lab93 test' });
+    t.input.write('hello everyone\r');
+    t.input.write('/scan\r');
+    t.input.write('/peers\r');
+    t.input.write('/quit\r');
+    assert.equal(await done, 0);
+    assert.ok(b.started && b.closed);
+    assert.deepEqual(b.sent.map((m) => [m.content, m.room]), [['hello everyone', 'lobby']]);
+    const text = t.text();
+    assert.match(text, /from the local history/);
+    assert.match(text, /lab-pc {2}10\.93\.0\.2:5190 {2}repeater/);
+    assert.match(text, /bob-laptop {2}10\.93\.0\.3:5191 {2}bob/);
+  });
+
+  it('interactive, repeater backend without scan: /scan explains it belongs to broadcast mode', async () => {
+    const b = new FakeBackend('repeater');
+    const t = tty();
+    const done = runChatUi(b, { input: t.input, output: t.output, color: false });
+    t.input.write('/scan\r/quit\r');
+    assert.equal(await done, 0);
+    assert.match(t.text(), /\/scan belongs to broadcast mode: start `lab93 -b`/);
+  });
+
+  it('pipe mode: one message per line, one line per message, returns once everything is acknowledged', async () => {
+    const b = new FakeBackend('broadcast');
+    const input = Object.assign(new PassThrough(), { isTTY: false });
+    const output = new PassThrough();
+    const err = new PassThrough();
+    let out = '';
+    output.setEncoding('utf8');
+    output.on('data', (c: string) => (out += c));
+    const done = runChatUi(b, { input, output, errorOutput: err, room: 'physics', timeZone: 'UTC' });
+    await new Promise((r) => setImmediate(r));
+    b.emit('message', { key: 'x', id: 3, uid: null, username: 'bob', subject: null, content: 'hi\x1b[2J', room: 'physics', to: null, timestamp: 0 }, { missed: false });
+    input.end('one\n\ntwo\n');
+    assert.equal(await done, 0);
+    assert.deepEqual(b.sent.map((m) => [m.content, m.room]), [['one', 'physics'], ['two', 'physics']]);
+    assert.equal(b.pendingCount(), 0);
+    assert.equal(out, '00:00:00 physics bob: hi\n');
+    assert.ok(b.closed);
+  });
+});
