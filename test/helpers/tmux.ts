@@ -33,6 +33,7 @@ export class Tmux {
   readonly socket = `lab93-test-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly confDir = mkdtempSync(join(tmpdir(), 'lab93-tmux-'));
   private started = false;
+  private socketPath = '';
 
   private run(args: string[]): string {
     return execFileSync(TMUX, ['-L', this.socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,6 +48,7 @@ export class Tmux {
     const cmd = (o.cwd ? `cd ${quote(o.cwd)} && ` : '') + 'exec ' + argv.map(quote).join(' ');
     execFileSync(TMUX, ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', String(o.width ?? 100), '-y', String(o.height ?? 30), ...envArgs, cmd], { stdio: 'pipe' });
     this.started = true;
+    this.socketPath = this.run(['display-message', '-p', '#{socket_path}']).trim();
   }
 
   /** Types text literally (no key names interpreted). */
@@ -103,6 +105,8 @@ export class Tmux {
       } catch {
         /* already gone */
       }
+      // kill-server leaves the socket file behind.
+      if (this.socketPath) rmSync(this.socketPath, { force: true });
     }
     rmSync(this.confDir, { recursive: true, force: true });
   }
