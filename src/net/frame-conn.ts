@@ -4,8 +4,9 @@
  *
  * Outbound: frames queued in one tick are written with one write (batching), the queue honours
  * `write() === false` by waiting for 'drain', and when the bytes pending (our queue plus the
- * socket's own buffer) pass `maxSendQueue` the connection is reported as overflowing, so a slow
- * reader is cut off instead of making the server buffer without bound.
+ * socket's own buffer) pass `maxSendQueue` while the socket is not draining, the connection is
+ * reported as overflowing, so a slow reader is cut off instead of making the server buffer
+ * without bound. Memory per connection is thus bounded by the limit plus one tick's fan-out.
  */
 import type { Socket } from 'node:net';
 import { LineSplitter } from '../protocol/line-splitter.js';
@@ -26,6 +27,37 @@ export interface FrameConnEvents {
 
 let nextId = 1;
 
+/**
+ * The last join of a tick, kept so that connections whose queues hold the very same frames (a
+ * room's receivers after a fan-out: the same EncodedPacket buffers in the same order) share one
+ * joined buffer instead of each copying the same bytes. Identity is checked frame by frame,
+ * which costs far less than copying them; cleared after the tick's flushes so nothing is held.
+ */
+let lastParts: Buffer[] | null = null;
+let lastJoined: Buffer | null = null;
+
+function joinShared(parts: Buffer[], bytes: number): Buffer {
+  if (lastParts !== null && lastParts.length === parts.length && lastJoined!.length === bytes) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] !== lastParts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined!;
+  }
+  if (lastParts === null) queueMicrotask(forgetShared);
+  lastParts = parts;
+  lastJoined = Buffer.concat(parts, bytes);
+  return lastJoined;
+}
+
+function forgetShared(): void {
+  lastParts = null;
+  lastJoined = null;
+}
+
 export class FrameConn {
   readonly id: string;
   readonly remote: string;
@@ -38,6 +70,7 @@ export class FrameConn {
   private ending = false;
   private drainWaiters: Array<() => void> = [];
   private stopped = false;
+  private overflowed = false;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -94,11 +127,16 @@ export class FrameConn {
 
   /** Queues one encoded frame (newline included). Returns false when the connection is closing. */
   send(frame: Buffer): boolean {
-    if (this.closed || this.ending) return false;
+    if (this.closed || this.ending || this.overflowed) return false;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
+    // Only output piling up while the socket is not draining counts against the limit: one
+    // commit's fan-out may exceed it in a single tick for a reader that keeps up perfectly well.
     const pending = this.queuedBytes + this.socket.writableLength;
-    if (pending > this.opts.maxSendQueue) {
+    if (this.waitingDrain && pending > this.opts.maxSendQueue) {
+      // Reported once: the owner destroys the socket, but 'close' comes later, and a fan-out
+      // burst would otherwise report (and log) the same overflow for every further frame.
+      this.overflowed = true;
       this.on.overflow(pending);
       return false;
     }
@@ -112,7 +150,7 @@ export class FrameConn {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.queue.length === 0 || this.waitingDrain) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queuedBytes);
+    const data = this.queue.length === 1 ? this.queue[0]! : joinShared(this.queue, this.queuedBytes);
     this.queue = [];
     this.queuedBytes = 0;
     this.bytesOut += data.length;
