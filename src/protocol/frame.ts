@@ -3,6 +3,8 @@
  * base64 (standard alphabet, padded) of a UTF-8 JSON object, or, on a plain connection, the
  * JSON object itself. Pure functions.
  */
+import { parsePyDict } from './pyliteral.js';
+
 export type FrameMode = 'base64' | 'plain';
 
 export type DecodeResult =
@@ -39,18 +41,9 @@ export function decodeFrame(line: Buffer, mode: FrameMode): DecodeResult {
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-/**
- * The original Lab-93 client sent Python's str() of a dict (single quotes), and its server
- * turned every ' into " before parsing. We accept the same, for that shape only, so the
- * seed's packets keep working; anything else stays a bad frame.
- */
+/** The original Lab-93 client sent Python's str() of a dict; see pyliteral.ts. */
 function parseSeedDict(text: string): unknown {
-  if (!text.startsWith("{'")) return undefined;
-  try {
-    return JSON.parse(text.replace(/'/g, '"'));
-  } catch {
-    return undefined;
-  }
+  return text.startsWith('{') ? parsePyDict(text) : undefined;
 }
 
 /** Encodes a packet as one frame line, newline included. */

@@ -1,0 +1,117 @@
+/**
+ * The MessageStore contract: every backend runs this suite (aedes-persistence's abstract.js
+ * pattern). It encodes the protocol's promises: ids increase, a repeated (username, uid) is stored
+ * once, append answers in input order, catch-up is exact, history pages backwards, cursors only
+ * move forward.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MessageStore, NewMessage } from '../../src/store/types.js';
+
+let n = 0;
+function msg(over: Partial<NewMessage> = {}): NewMessage {
+  n++;
+  return { uid: `u${n}`, username: 'alice', room: 'lobby', to: null, subject: null, content: `message ${n}`, timestamp: 1_700_000_000 + n / 10, remote: '127.0.0.1:1', ...over };
+}
+
+export function storeContract(name: string, factory: () => Promise<MessageStore>, reopen?: (s: MessageStore) => Promise<MessageStore>): void {
+  describe(`MessageStore contract: ${name}`, () => {
+    let store: MessageStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('starts empty', async () => {
+      assert.equal(await store.lastId(), 0);
+      assert.equal(await store.count(), 0);
+      assert.deepEqual(await store.history('lobby', null, 10), []);
+    });
+
+    it('assigns increasing ids in input order and returns every field', async () => {
+      const batch = [msg(), msg({ subject: 'topic', room: 'dev' }), msg({ to: 'bob', uid: null })];
+      const res = await store.append(batch);
+      assert.equal(res.length, 3);
+      assert.ok(res[0]!.message.id < res[1]!.message.id && res[1]!.message.id < res[2]!.message.id);
+      res.forEach((r, i) => {
+        assert.equal(r.duplicate, false);
+        assert.deepEqual({ ...r.message, id: 0 }, { ...batch[i], id: 0 });
+      });
+      assert.equal(await store.lastId(), res[2]!.message.id);
+      assert.equal(await store.count(), 3);
+    });
+
+    it('stores a repeated (username, uid) once and answers with the original', async () => {
+      const [first] = await store.append([msg({ uid: 'same', content: 'original' })]);
+      const res = await store.append([msg({ uid: 'same', content: 'again' }), msg({ uid: 'same', username: 'bob', content: 'other user' })]);
+      assert.equal(res[0]!.duplicate, true);
+      assert.deepEqual(res[0]!.message, first!.message);
+      assert.equal(res[1]!.duplicate, false, 'the same uid from another user is another message');
+      assert.equal(await store.count(), 2);
+    });
+
+    it('treats duplicates inside one batch like duplicates across batches', async () => {
+      const res = await store.append([msg({ uid: 'twin', content: 'one' }), msg({ uid: 'twin', content: 'two' })]);
+      assert.equal(res[0]!.duplicate, false);
+      assert.equal(res[1]!.duplicate, true);
+      assert.equal(res[1]!.message.id, res[0]!.message.id);
+      assert.equal(res[1]!.message.content, 'one');
+    });
+
+    it('messages without uid are never deduplicated', async () => {
+      await store.append([msg({ uid: null, content: 'same' }), msg({ uid: null, content: 'same' })]);
+      assert.equal(await store.count(), 2);
+    });
+
+    it('catch-up: the rooms asked for plus direct messages to or from the user, within the bounds, ascending', async () => {
+      const r = await store.append([
+        msg({ room: 'lobby' }), // 0
+        msg({ room: 'dev' }), // 1
+        msg({ room: 'other' }), // 2: not asked for
+        msg({ to: 'carol', room: 'other' }), // 3: to carol
+        msg({ to: 'dave' }), // 4: between others
+        msg({ username: 'carol', to: 'alice' }), // 5: from carol
+        msg({ room: 'lobby' }), // 6
+      ]);
+      const ids = r.map((x) => x.message.id);
+      const got = await store.catchUp({ username: 'carol', rooms: ['lobby', 'dev'], afterId: ids[0]!, upToId: ids[5]!, limit: 100 });
+      assert.deepEqual(got.map((m) => m.id), [ids[1], ids[3], ids[5]]);
+      const limited = await store.catchUp({ username: 'carol', rooms: ['lobby', 'dev'], afterId: 0, upToId: ids[6]!, limit: 2 });
+      assert.deepEqual(limited.map((m) => m.id), [ids[0], ids[1]]);
+    });
+
+    it('history pages backwards over room messages only, oldest first within a page', async () => {
+      const r = await store.append(Array.from({ length: 10 }, (_, i) => msg({ room: 'h', content: `h${i}` })));
+      await store.append([msg({ room: 'h', to: 'bob' })]);
+      const newest = await store.history('h', null, 4);
+      assert.deepEqual(newest.map((m) => m.content), ['h6', 'h7', 'h8', 'h9']);
+      const older = await store.history('h', newest[0]!.id, 4);
+      assert.deepEqual(older.map((m) => m.content), ['h2', 'h3', 'h4', 'h5']);
+      const page = await store.page('h', r[7]!.message.id, 10);
+      assert.deepEqual(page.map((m) => m.content), ['h8', 'h9']);
+    });
+
+    it('cursors only move forward', async () => {
+      assert.equal(await store.getCursor('alice'), null);
+      await store.setCursors([['alice', 10], ['bob', 3]]);
+      await store.setCursors([['alice', 7]]);
+      assert.equal(await store.getCursor('alice'), 10);
+      assert.equal(await store.getCursor('bob'), 3);
+      await store.setCursors([['alice', 0]]);
+      assert.equal(await store.getCursor('alice'), 10);
+    });
+
+    if (reopen) {
+      it('what was appended is there after reopening, and ids keep increasing', async () => {
+        const [a] = await store.append([msg({ content: 'durable' })]);
+        store = await reopen(store);
+        const h = await store.history('lobby', null, 10);
+        assert.equal(h.at(-1)?.content, 'durable');
+        const [b] = await store.append([msg()]);
+        assert.ok(b!.message.id > a!.message.id);
+      });
+    }
+  });
+}
