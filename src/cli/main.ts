@@ -31,9 +31,9 @@ interface ServerFlags extends ClassicServerFlags {
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
-function addServerOptions(cmd: Command): Command {
+function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): Command {
   cmd
-    .addOption(new Option('-a, --address <host>', 'address to listen on').env('LAB93_ADDRESS'))
+    .addOption(new Option('-a, --address <host>', addressHelp).env('LAB93_ADDRESS'))
     .addOption(new Option('-p, --port <port>', `TCP port (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
     .addOption(new Option('--db <path>', 'SQLite database (default $XDG_DATA_HOME/lab93/server.db)').env('LAB93_DB'))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an ack is on disk').choices(['full', 'normal']).default('full'))
@@ -95,7 +95,7 @@ export function buildProgram(): Command {
     .option('-m, --mode <mode>', 'repeater or broadcast (same as -r or -b)')
     .option('-s, --server', 'with -r: host the room')
     .option('-c, --client', 'with -r: join a room');
-  addServerOptions(program);
+  addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
   addIdentityOptions(program);
   addPeerOnlyOptions(program);
   program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
