@@ -40,6 +40,7 @@ const HELP = `Usage: npm run bench -- [options]
   --ingest-senders N       senders for durable ingest (default 16)
   --workers N              load-generator processes (default 2)
   --install                apt-get install the peers that are missing
+  --keep                   keep the scratch directory (server logs, databases, configs)
   --profile                run Node servers with --cpu-prof (profiles in bench/results/prof-*)
   --classic-original FILE  also run the original board's server.py (a copy you have) for the POST ratio
   --out DIR                results directory (default bench/results)
@@ -61,6 +62,7 @@ const { values: a } = parseArgs({
     'ingest-senders': { type: 'string' },
     workers: { type: 'string' },
     install: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'classic-original': { type: 'string' },
     out: { type: 'string' },
@@ -186,7 +188,8 @@ try {
     );
   }
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (a.keep) log(`scratch kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 results.meta.finished = new Date().toISOString();

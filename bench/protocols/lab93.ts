@@ -24,7 +24,7 @@ export const lab93: ProtocolAdapter = {
   name: 'lab93',
   greet(c: ClientSpec): Buffer {
     // Idle connections join no room: each join would send presence to everyone in it.
-    return frame({ type: 'hello', username: c.name, since: null, rooms: c.role === 'idle' ? [] : [TOPIC], client: 'lab93-bench' });
+    return frame({ type: 'hello', username: c.name, since: null, rooms: c.role === 'idle' ? [] : [c.room ?? TOPIC], client: 'lab93-bench' });
   },
   parser(_c: ClientSpec, sink: ParseSink): Parser {
     return new Lines((buf, start, end) => {
@@ -39,7 +39,7 @@ export const lab93: ProtocolAdapter = {
     });
   },
   publish(c: ClientSpec, seq: number, payload: string): Buffer {
-    return frame({ type: 'message', uid: `${c.name}-${seq}`, content: payload, room: TOPIC });
+    return frame({ type: 'message', uid: `${c.name}-${seq}`, content: payload, room: c.room ?? TOPIC });
   },
   probe: null,
 };

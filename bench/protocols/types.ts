@@ -9,6 +9,8 @@ export interface ClientSpec {
   /** Unique and short (IRC nicknames are at most 9 characters by default). */
   name: string;
   role: Role;
+  /** lab93 only: a room of its own instead of the shared one (durable ingest measures the store, not fan-out). */
+  room?: string;
 }
 
 /** Where a parser reports what it saw. */

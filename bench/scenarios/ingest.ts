@@ -4,7 +4,8 @@
  *  - baseline: the SQLite store committing each message alone (one transaction, one fsync each),
  *    in-process, so nothing but the store is measured;
  *  - lab93: acknowledged messages per second through the server (group commit), S senders with
- *    a window each, no receivers; afterwards every acknowledged message must be in the file.
+ *    a window each, each in a room of its own (no fan-out); afterwards every acknowledged message
+ *    must be in the file.
  */
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -65,7 +66,7 @@ export async function runIngest(kind: ServerKind, p: IngestParams, dir: string, 
   const pool = Pool.start(p.workers);
   const totals = new Map<string, number>();
   try {
-    const clients: ClientSpec[] = Array.from({ length: p.senders }, (_, i) => ({ name: `w${i}`, role: 'sender' }));
+    const clients: ClientSpec[] = Array.from({ length: p.senders }, (_, i) => ({ name: `w${i}`, role: 'sender', room: `w${i}` }));
     const c = await pool.connect(kind.protocol, port, clients);
     if (c.failed > 0) throw new Error(`${c.failed} clients could not connect: ${c.errors.join('; ')}`);
     const cpu0 = cpuSeconds(server.pid);
