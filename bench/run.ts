@@ -38,6 +38,7 @@ const HELP = `Usage: npm run bench -- [options]
   --connections LIST       idle connection counts (default 1000,10000)
   --catchup N              missed messages for catch-up (default 100000)
   --ingest-senders N       senders for durable ingest (default 16)
+  --ingest-duration S      durable ingest seconds (default 10; quick 2)
   --workers N              load-generator processes (default 2)
   --install                apt-get install the peers that are missing
   --keep                   keep the scratch directory (server logs, databases, configs)
@@ -60,6 +61,7 @@ const { values: a } = parseArgs({
     connections: { type: 'string' },
     catchup: { type: 'string' },
     'ingest-senders': { type: 'string' },
+    'ingest-duration': { type: 'string' },
     workers: { type: 'string' },
     install: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -173,7 +175,7 @@ try {
   }
   if (sections.has('ingest')) {
     log('durable ingest (synchronous=FULL)');
-    results.ingest = await runIngest(lab93Server, { senders: num(a['ingest-senders'], 16), window: 1000, durationMs: (quick ? 2 : 10) * 1000, baselineMs: (quick ? 1 : 3) * 1000, workers: fanout.workers, ...(profileDir ? { profileDir } : {}) }, fresh('ingest'), log);
+    results.ingest = await runIngest(lab93Server, { senders: num(a['ingest-senders'], 16), window: 1000, durationMs: num(a['ingest-duration'], quick ? 2 : 10) * 1000, baselineMs: Math.min(num(a['ingest-duration'], quick ? 1 : 3), quick ? 1 : 3) * 1000, workers: fanout.workers, ...(profileDir ? { profileDir } : {}) }, fresh('ingest'), log);
   }
   if (sections.has('catchup')) {
     log('catch-up');
