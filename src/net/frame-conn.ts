@@ -197,10 +197,13 @@ export class FrameConn {
   /** Writes what is queued, then half-closes; destroys after `graceMs` if the peer does not read. */
   end(graceMs = 2000): void {
     if (this.closed || this.ending) return;
-    this.stopReading();
+    this.stopped = true;
     this.flush();
     this.ending = true;
     this.socket.end();
+    // Keep reading (and discarding): the peer's FIN then closes the socket at once instead of
+    // leaving it to the grace timer.
+    this.socket.resume();
     const t = setTimeout(() => this.socket.destroy(), graceMs);
     t.unref();
   }

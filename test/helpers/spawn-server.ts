@@ -15,12 +15,20 @@ export interface ServerProcess {
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** Servers still running when the test process exits (a failed assertion mid-test) are killed. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', '-a', '127.0.0.1', '-p', '0', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const logs: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
