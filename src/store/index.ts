@@ -8,5 +8,17 @@ export async function createStore(config: StoreConfig): Promise<MessageStore> {
   switch (config.driver) {
     case 'sqlite':
       return new SqliteStore(config.path, config.synchronous ?? 'full');
+    case 'postgres': {
+      // Loaded here only: the default path never loads `pg`.
+      const { PostgresStore, parsePostgresUrl } = await import('./postgres.js');
+      const url = parsePostgresUrl(config.path);
+      const schema = config.schema ?? url.schema;
+      return PostgresStore.open({
+        connectionString: url.connectionString,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(config.poolSize !== undefined ? { poolSize: config.poolSize } : {}),
+        ...(config.log ? { log: config.log } : {}),
+      });
+    }
   }
 }

@@ -59,9 +59,15 @@ export interface MessageStore {
 export type Synchronous = 'full' | 'normal' | 'off';
 
 export interface StoreConfig {
-  driver: 'sqlite';
-  /** SQLite file path (":memory:" for tests) or PostgreSQL connection string. */
+  driver: 'sqlite' | 'postgres';
+  /** SQLite file path (":memory:" for tests) or PostgreSQL connection string (postgres://…, `?schema=` allowed). */
   path: string;
   /** SQLite's synchronous setting: "full" makes an acknowledgement mean "on disk". */
   synchronous?: Synchronous;
+  /** PostgreSQL: schema holding the tables (overrides `?schema=` in the URL; default "public"). */
+  schema?: string;
+  /** PostgreSQL: pooled connections (default 10). */
+  poolSize?: number;
+  /** PostgreSQL: where connection trouble is reported. */
+  log?: import('pino').Logger;
 }
