@@ -77,7 +77,7 @@ export interface SendOptions extends ClientTarget {
  * script that sees a failure may simply try again without risking a double.
  */
 export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const conn = new RepeaterConnection({ host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000 });
+  const conn = new RepeaterConnection({ host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true });
   let lastProblem = '';
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
@@ -116,7 +116,7 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   // Its own cursor file: a tail running in the background must not mark messages as seen for
   // the interactive client of the same user.
   const dbPath = clientDbPath(t.host, t.port).replace(/\.db$/, '.tail.db');
-  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false });
+  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true });
   process.stdout.on('error', () => void stop(0));
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
     process.stdout.write(formatJsonLine(m, info?.missed ?? false) + '\n');

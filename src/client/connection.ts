@@ -40,6 +40,8 @@ export interface RepeaterOptions {
   store?: LocalStore;
   /** Default clientDbPath(host, port); ":memory:" remembers nothing (one-shot commands). */
   dbPath?: string;
+  /** A script's connection: no presence, not listed by `who` (hello `quiet`). */
+  quiet?: boolean;
   /** Send this user's outbox left from earlier runs (default true; `lab93 tail` turns it off). */
   sendStoredOutbox?: boolean;
   clock?: Clock;
@@ -110,6 +112,7 @@ function isMessagePacket(p: Record<string, unknown>): p is MessagePacket & Recor
 export class RepeaterConnection extends EventEmitter implements ChatBackend {
   readonly kind = 'repeater' as const;
   readonly username: string;
+  private readonly quiet: boolean;
   readonly host: string;
   readonly port: number;
   readonly store: LocalStore;
@@ -142,6 +145,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   constructor(opts: RepeaterOptions) {
     super();
     this.username = opts.username;
+    this.quiet = opts.quiet === true;
     this.host = opts.host;
     this.port = opts.port;
     this.clock = opts.clock ?? systemClock;
@@ -205,7 +209,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.lastInbound = this.clock.now();
       const last = this.store.lastSeen(this.username);
       this.sentSince = last;
-      this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1' });
+      this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}) });
     });
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;

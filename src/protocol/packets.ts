@@ -7,7 +7,8 @@ import { ProtocolError } from './errors.js';
 import { DEFAULT_ROOM, type Limits } from './limits.js';
 
 // ---- client to server -------------------------------------------------------------------
-export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string }
+/** `quiet`: a script's connection: it receives, but takes no part in presence or `who`. */
+export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string; quiet?: boolean }
 export interface SendPacket { type: 'message'; uid: string | null; content: string; subject: string | null; room: string; to: string | null }
 export interface JoinPacket { type: 'join'; room: string }
 export interface LeavePacket { type: 'leave'; room: string }
@@ -144,7 +145,11 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
         rooms = [...new Set(obj.rooms.map((r) => checkName(r, 'rooms', limits.maxRoomLength)))];
       }
       const client = optString(obj, 'client', 100);
-      return client === null ? { type, username, since, rooms } : { type, username, since, rooms, client };
+      if (obj.quiet !== undefined && obj.quiet !== null && typeof obj.quiet !== 'boolean') throw bad('quiet', 'must be true or false');
+      const hello: HelloPacket = { type, username, since, rooms };
+      if (client !== null) hello.client = client;
+      if (obj.quiet === true) hello.quiet = true;
+      return hello;
     }
     case 'join':
     case 'leave':

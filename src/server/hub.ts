@@ -5,6 +5,8 @@
 export interface Member {
   readonly id: string;
   readonly username: string | null;
+  /** Quiet members (scripts) receive room messages but are invisible: no presence, not in who. */
+  readonly quiet?: boolean;
 }
 
 export class Hub<S extends Member> {
@@ -33,6 +35,7 @@ export class Hub<S extends Member> {
     if (!set) this.rooms.set(room, (set = new Set()));
     if (set.has(s)) return false;
     set.add(s);
+    if (s.quiet) return false;
     let counts = this.roomUsers.get(room);
     if (!counts) this.roomUsers.set(room, (counts = new Map()));
     const n = (counts.get(s.username!) ?? 0) + 1;
@@ -45,6 +48,7 @@ export class Hub<S extends Member> {
     const set = this.rooms.get(room);
     if (!set || !set.delete(s)) return false;
     if (set.size === 0) this.rooms.delete(room);
+    if (s.quiet) return false;
     const counts = this.roomUsers.get(room)!;
     const n = (counts.get(s.username!) ?? 1) - 1;
     if (n <= 0) {

@@ -17,6 +17,7 @@ export type SessionState = 'hello' | 'syncing' | 'ready' | 'closed';
 export class Session {
   readonly id: string;
   username: string | null = null;
+  quiet = false;
   readonly rooms = new Set<string>();
   state: SessionState = 'hello';
   /** Live messages that arrive while catch-up is streaming; sent after `synced`. */

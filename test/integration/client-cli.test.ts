@@ -59,13 +59,13 @@ describe('lab93 send, tail and pipe mode (spawned CLI)', () => {
   it('tail prints the missed backlog, then live messages, as JSON lines', async () => {
     const args = ['tail', '-a', '127.0.0.1', '-p', String(ts.port), '--name', 'watcher'];
     // A first run registers the watcher and its cursor.
+    // tail is a quiet connection (no presence), so the server's own sessions tell when it is in.
+    const watcherOnline = () => [...ts.server.sessions].some((x) => x.username === 'watcher' && x.state === 'ready');
     const first = runCli(args, env());
-    const joined = nextEvent(bob, 'presence', (p: { username: string; status: string }) => p.username === 'watcher' && p.status === 'online', 15_000);
-    await joined;
-    const left = nextEvent(bob, 'presence', (p: { username: string; status: string }) => p.username === 'watcher' && p.status === 'offline');
+    await until(watcherOnline, 15_000);
     first.proc.kill('SIGTERM');
     assert.equal((await first.exit).code, 0);
-    await left;
+    await until(() => !watcherOnline(), 5_000);
 
     for (const text of ['missed one', 'missed two']) {
       const acked = nextEvent(bob, 'acked');
@@ -131,3 +131,11 @@ describe('pipe mode with nothing to send', () => {
     }
   });
 });
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

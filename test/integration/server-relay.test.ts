@@ -164,3 +164,27 @@ describe('repeater server: relay, rooms, direct messages, presence', () => {
     assert.equal(m.content, 'from the old client');
   });
 });
+
+describe('repeater server: quiet script connections', () => {
+  it('receive and send, but cause no presence and are not listed by who', async () => {
+    const ts = await startServer();
+    try {
+      const { c: human } = await WireClient.login(ts.port, 'human');
+      const { c: bot, welcome } = await WireClient.login(ts.port, 'bot', { quiet: true });
+      assert.deepEqual(welcome.users, ['human']);
+      bot.send({ type: 'message', uid: 'b1', content: 'build passed' });
+      assert.equal((await human.next('message')).content, 'build passed');
+      human.send({ type: 'message', uid: 'h1', content: 'thanks bot' });
+      assert.equal((await bot.next('message')).content, 'thanks bot');
+      human.send({ type: 'who', room: 'lobby' });
+      assert.deepEqual((await human.next('who')).users, ['human']);
+      await bot.close();
+      await human.settle();
+      assert.equal(human.all('presence').length, 0, 'the bot came and went without presence');
+      await human.close();
+    } finally {
+      await ts.stop();
+      removeDir(ts.dir);
+    }
+  });
+});

@@ -53,5 +53,8 @@ async function streamCatchUp(ctx: ServerContext, s: Session, username: string, f
 export const hello: Handler<HelloPacket> = {
   preHello: true,
   postHello: false,
-  handle: (ctx, s, p) => login(ctx, s, p.username, p.rooms, p.since),
+  handle: (ctx, s, p) => {
+    s.quiet = p.quiet === true;
+    return login(ctx, s, p.username, p.rooms, p.since);
+  },
 };
