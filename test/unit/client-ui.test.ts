@@ -18,7 +18,7 @@ class FakeBackend extends EventEmitter implements ChatBackend {
   constructor(readonly kind: 'repeater' | 'broadcast', readonly username = 'ada', withScan = false) {
     super();
     if (withScan) {
-      this.scan = async (): Promise<ScanEntry[]> => [{ name: 'lab-pc', host: '10.93.0.2', port: 5190, mode: 'repeater', lastSeen: 0, connected: false }];
+      this.scan = async (): Promise<ScanEntry[]> => [{ name: 'lab-pc', host: '10.93.0.2', port: 5190, mode: 'repeater', lastSeen: Date.now() - 12_000, connected: false }];
       this.peers = () => [{ name: 'bob-laptop', address: '10.93.0.3:5191', users: ['bob'] }];
     }
   }
@@ -82,7 +82,7 @@ describe('runChatUi with any backend', () => {
     assert.deepEqual(b.sent.map((m) => [m.content, m.room]), [['hello everyone', 'lobby']]);
     const text = t.text();
     assert.match(text, /from the local history/);
-    assert.match(text, /lab-pc {2}10\.93\.0\.2:5190 {2}repeater/);
+    assert.match(text, /lab-pc {2}10\.93\.0\.2:5190 {2}repeater {2}seen 12 s ago {2}not connected/);
     assert.match(text, /bob-laptop {2}10\.93\.0\.3:5191 {2}bob/);
   });
 

@@ -210,7 +210,10 @@ class TerminalUi {
         this.info('scanning the LAN…');
         const found = await b.scan();
         if (found.length === 0) return this.info('nothing found on the LAN');
-        return this.screen.print(found.map((e) => `  ${sanitizeLine(e.name)}  ${sanitizeLine(e.host)}:${e.port}  ${e.mode}${e.connected ? '  (connected)' : ''}`).join('\n'));
+        const now = Date.now();
+        const rows = found.map((e) => [sanitizeLine(e.name), `${sanitizeLine(e.host)}:${e.port}`, e.mode, `seen ${ago(now - e.lastSeen)}`, e.connected ? 'connected' : 'not connected']);
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+        return this.screen.print(rows.map((r) => '  ' + r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
       }
       case 'peers': {
         if (!b.peers) return this.info(b.kind === 'repeater' ? '/peers belongs to broadcast mode (`lab93 -b`); here /who lists the room' : '/peers is not available here');
@@ -220,4 +223,11 @@ class TerminalUi {
       }
     }
   }
+}
+
+/** "just now", "12 s ago", "3 min ago": for /scan's last-seen column. */
+function ago(ms: number): string {
+  if (ms < 1500) return 'just now';
+  if (ms < 90_000) return `${Math.round(ms / 1000)} s ago`;
+  return `${Math.round(ms / 60_000)} min ago`;
 }
