@@ -104,6 +104,7 @@ export class PostgresStore implements MessageStore {
       historyBefore: `SELECT ${COLUMNS} FROM ${s}.messages WHERE room = $1 AND recipient IS NULL AND id < $2 ORDER BY id DESC LIMIT $3`,
       historyLatest: `SELECT ${COLUMNS} FROM ${s}.messages WHERE room = $1 AND recipient IS NULL ORDER BY id DESC LIMIT $2`,
       page: `SELECT ${COLUMNS} FROM ${s}.messages WHERE room = $1 AND recipient IS NULL AND id > $2 ORDER BY id LIMIT $3`,
+      range: `SELECT ${COLUMNS} FROM ${s}.messages WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
       getCursor: `SELECT last_id FROM ${s}.cursors WHERE username = $1`,
       setCursors: `INSERT INTO ${s}.cursors (username, last_id) SELECT * FROM unnest($1::text[], $2::int8[])
                    ON CONFLICT (username) DO UPDATE SET last_id = GREATEST(${s}.cursors.last_id, excluded.last_id)`,
@@ -252,6 +253,10 @@ export class PostgresStore implements MessageStore {
 
   async page(room: string, afterId: number, limit: number): Promise<StoredMessage[]> {
     return (await this.pool.query<Row>(this.sql.page, [room, afterId, limit])).rows.map(fromRow);
+  }
+
+  async range(afterId: number, upToId: number, limit: number): Promise<StoredMessage[]> {
+    return (await this.pool.query<Row>(this.sql.range, [afterId, upToId, limit])).rows.map(fromRow);
   }
 
   async getCursor(username: string): Promise<number | null> {

@@ -51,6 +51,12 @@ export interface MessageStore {
   page(room: string, afterId: number, limit: number): Promise<StoredMessage[]>;
   /** Number of stored messages. */
   count(): Promise<number>;
+  /**
+   * Every message with afterId < id <= upToId, any room or recipient, ascending, at most `limit`.
+   * Optional: stores shared by a cluster (PostgreSQL) have it, and the cluster bus reads the
+   * messages its wire lost or reordered from it (src/bus/sequencer.ts).
+   */
+  range?(afterId: number, upToId: number, limit: number): Promise<StoredMessage[]>;
   getCursor(username: string): Promise<number | null>;
   setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void>;
   close(): Promise<void>;

@@ -102,6 +102,16 @@ if (!service.ok) {
       await Promise.all([a.close(), b.close()]);
     });
 
+    it('range: every message in the bounds, rooms and direct messages alike, ascending (what the cluster bus fills gaps with)', async () => {
+      const a = await open(uniqueName('lab93_range'));
+      const r = await a.append([msg('alice', 'r1'), { ...msg('alice', 'r2'), to: 'bob' }, { ...msg('bob', 'r3'), room: 'dev' }, msg('carol', 'r4')]);
+      const idsOf = r.map((x) => x.message.id);
+      assert.deepEqual((await a.range!(idsOf[0]!, idsOf[2]!, 10)).map((m) => m.id), [idsOf[1], idsOf[2]]);
+      assert.deepEqual((await a.range!(0, idsOf[3]!, 2)).map((m) => m.id), [idsOf[0], idsOf[1]]);
+      assert.deepEqual(await a.range!(idsOf[3]!, idsOf[3]! + 10, 10), []);
+      await a.close();
+    });
+
     it('cursors from two servers: the larger wins, whatever the order', async () => {
       const schema = uniqueName('lab93_cur');
       const a = await open(schema);
