@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
-import { runServer } from './server.js';
+import { parseClusterFlags, runServer } from './server.js';
 import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
@@ -23,11 +23,12 @@ Examples:
   lab93 tail -a lab-pc              print messages as JSON lines
   lab93 classic --port 8080         the classic teaching board alone
 
-Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
+Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_STORE, LAB93_BUS, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
+Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:4222 (docs/cluster.md).
 `;
 
 interface ServerFlags extends ClassicServerFlags {
-  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
+  address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
@@ -37,6 +38,8 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .addOption(new Option('-p, --port <port>', `TCP port (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
     .addOption(new Option('--db <path>', 'SQLite database (default $XDG_DATA_HOME/lab93/server.db)').env('LAB93_DB'))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an ack is on disk').choices(['full', 'normal']).default('full'))
+    .addOption(new Option('--store <url>', 'shared PostgreSQL store for a cluster, postgres://user@host/db[?schema=s] (default: SQLite, --db)').env('LAB93_STORE'))
+    .addOption(new Option('--bus <url>', 'NATS between the servers of a cluster, nats://host:4222[?prefix=p] (needs --store; default: in-process)').env('LAB93_BUS'))
     .option('--max-content <bytes>', 'longest message content (default 4096)')
     .option('--max-frame <bytes>', 'longest frame line (default 65536)')
     .option('--rate <n>', 'messages per second per connection, 0 for no limit (default 50)')
@@ -69,7 +72,9 @@ async function startServer(f: ServerFlags): Promise<void> {
   server.limits = limits;
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
   const classic = classicHook(f, f.address ?? '0.0.0.0');
+  const cluster = parseClusterFlags(f.store, f.bus);
   await runServer({
+    ...cluster,
     ...(classic ? { classic } : {}),
     host: f.address ?? '0.0.0.0',
     port: f.port === undefined ? DEFAULT_PORT : parsePort(f.port),

@@ -8,6 +8,7 @@ import type { ServerOptions } from '../server/config.js';
 import { createStore } from '../store/index.js';
 import { announceRepeater } from '../peer/discovery.js';
 import type { Synchronous } from '../store/types.js';
+import { UsageError } from './usage.js';
 
 export interface RunServerOptions {
   host: string;
@@ -20,6 +21,60 @@ export interface RunServerOptions {
   classic?: (deps: ClassicDeps) => Promise<ClassicGateway>;
   /** Announce the server on the LAN with mDNS (TXT mode=repeater); default true. */
   announce?: boolean;
+  /** Cluster: a postgres:// URL for the shared store (replaces `db`). */
+  store?: string;
+  /** Cluster: a nats:// URL for the bus between servers (needs `store`). */
+  bus?: string;
+}
+
+/**
+ * Checks --store/--bus (LAB93_STORE/LAB93_BUS). NATS without a shared store makes no sense:
+ * each server would number messages on its own, so ids, `since` and catch-up would disagree.
+ */
+export function parseClusterFlags(store: string | undefined, bus: string | undefined): { store?: string; bus?: string } {
+  if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) throw new UsageError(`--store takes a postgres:// URL, not "${store}" (SQLite is the default; --db chooses its file)`);
+  if (bus !== undefined && !/^(nats|tls):\/\//.test(bus)) throw new UsageError(`--bus takes a nats://host:port URL, not "${bus}"`);
+  if (bus !== undefined && store === undefined) throw new UsageError('--bus nats://… needs --store postgres://…: the servers of a cluster share one store');
+  return { ...(store !== undefined ? { store } : {}), ...(bus !== undefined ? { bus } : {}) };
+}
+
+/** The URL without its password, for logs and errors. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Opens the store and bus the flags ask for; a cluster service that does not answer ends the process. */
+async function openBackends(o: RunServerOptions, log: import('pino').Logger): Promise<{ store: import('../store/types.js').MessageStore; bus: import('../bus/types.js').MessageBus }> {
+  const fail = (what: string, url: string, err: unknown): never => {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code ?? e.message;
+    log.fatal({ err: { code: e.code, message: e.message } }, `cannot open the ${what} at ${redact(url)}`);
+    process.stderr.write(`lab93: cannot open the ${what} at ${redact(url)}: ${why}\n`);
+    process.exit(1);
+  };
+  let store;
+  if (o.store === undefined) store = await createStore({ driver: 'sqlite', path: o.db, synchronous: o.synchronous });
+  else {
+    try {
+      store = await createStore({ driver: 'postgres', path: o.store, log: log.child({ component: 'postgres' }) });
+    } catch (err) {
+      return fail('store', o.store, err);
+    }
+  }
+  if (o.bus === undefined) return { store, bus: await createBus({ driver: 'local' }) };
+  try {
+    const bus = await createBus({ driver: 'nats', url: o.bus, log: log.child({ component: 'nats' }), ...(store.range ? { source: { lastId: () => store.lastId(), range: store.range.bind(store) } } : {}) });
+    return { store, bus };
+  } catch (err) {
+    await store.close();
+    return fail('bus', o.bus, err);
+  }
 }
 
 export interface ClassicDeps {
@@ -31,8 +86,7 @@ export interface ClassicDeps {
 
 export async function runServer(o: RunServerOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel });
-  const store = await createStore({ driver: 'sqlite', path: o.db, synchronous: o.synchronous });
-  const bus = await createBus({ driver: 'local' });
+  const { store, bus } = await openBackends(o, log);
   // The gateway is created after the server so it can share the server's group commit.
   let classic: ClassicGateway | undefined;
   const lazyClassic: ClassicGateway | undefined = o.classic
@@ -50,7 +104,8 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     await store.close();
     process.exit(1);
   }
-  log.info({ db: o.db, synchronous: o.synchronous }, 'store open');
+  if (o.store === undefined) log.info({ db: o.db, synchronous: o.synchronous }, 'store open');
+  else log.info({ store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }, 'cluster store open');
   // Found by `lab93 -r -c` without an address and by peers' /scan (docs/broadcast.md).
   const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log);
   let stopping = false;

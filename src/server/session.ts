@@ -158,7 +158,10 @@ export class Session {
       this.held.push({ enc, id });
       return;
     }
-    if (this.state !== 'ready') return;
+    // At or below syncedUpTo, catch-up sent it already: a live copy can arrive after `synced`
+    // when its commit was visible to our last_id read before its fan-out reached us (a shared
+    // store read over the network, or a message from another server of a cluster).
+    if (this.state !== 'ready' || id <= this.syncedUpTo) return;
     if (this.conn.send(enc.frame(this.mode)) && id > this.deliveredId) this.deliveredId = id;
   }
 

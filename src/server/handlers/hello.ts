@@ -16,8 +16,19 @@ export async function login(ctx: ServerContext, s: Session, username: string, ro
   s.state = 'syncing';
   ctx.hub.addUser(s);
   for (const room of rooms) ctx.enterRoom(s, room);
-  const lastId = await ctx.store.lastId();
-  const stored = since === null ? await ctx.store.getCursor(username) : null;
+  let lastId: number;
+  let stored: number | null;
+  try {
+    lastId = await ctx.store.lastId();
+    stored = since === null ? await ctx.store.getCursor(username) : null;
+  } catch (err) {
+    // The store is unreachable (a cluster's PostgreSQL down): without last_id there is no
+    // catch-up, and a session left in 'syncing' would hold live messages forever. Close it;
+    // the client reconnects with backoff (docs/cluster.md).
+    s.log.error({ err }, 'hello: cannot read the message store');
+    s.close('the message store is unavailable', { error: 'internal' });
+    return;
+  }
   const from = !catchUp ? lastId : since ?? stored ?? lastId;
   // `since` is the client's word that it holds everything up to there, as good as a receipt;
   // a user never seen gets a cursor now, so what arrives while it is away is kept for it.
