@@ -15,6 +15,9 @@ import type { MessageBus } from '../../src/bus/types.js';
 import type { MessageStore } from '../../src/store/types.js';
 import { dropSchemas, nats, postgres, uniqueName } from '../helpers/services.js';
 import { ROOT, spawnServer } from '../helpers/spawn-server.js';
+import { startServer, removeDir } from '../helpers/server.js';
+import { LocalBus } from '../../src/bus/local.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import { WireClient, type Packet } from '../helpers/wire-client.js';
 
 const [pgService, natsService] = await Promise.all([postgres(), nats()]);
@@ -221,3 +224,56 @@ if (missing.length > 0) {
     });
   });
 }
+
+/**
+ * The two changes to the server core a shared store needs; shown on one server (SQLite, the
+ * in-process bus), where the timing can be forced.
+ */
+describe('server core with a store read over the network', () => {
+  it('a live copy of a message catch-up already sent (fan-out late after synced) is not delivered again', async () => {
+    const ts = await startServer();
+    try {
+      const { c: writer } = await WireClient.login(ts.port, 'writer');
+      const ack = await post(writer, 'w1', 'stored before the reader said hello');
+      // The reader's hello reads last_id = ack.id, so catch-up covers it (since 0) ...
+      const { c: reader, backlog } = await WireClient.login(ts.port, 'reader', { since: 0 });
+      assert.deepEqual(idsOf(backlog), [ack.id]);
+      // ... and then its fan-out arrives, late, as it can from another server or over the network.
+      const [row] = await ts.store.history('lobby', null, 1);
+      ts.server.context.bus.publish({ kind: 'message', message: row!, origin: 'elsewhere' });
+      const next = await post(writer, 'w2', 'live');
+      assert.equal((await reader.next('message')).id, next.id);
+      assert.deepEqual(idsOf(messages(reader)), [ack.id, next.id], 'the late copy was dropped');
+      await Promise.all([writer.close(), reader.close()]);
+    } finally {
+      await ts.stop();
+      removeDir(ts.dir);
+    }
+  });
+
+  it('a hello while the store cannot be read ends in an error and a close, not a session stuck syncing', async () => {
+    const store = new SqliteStore(':memory:');
+    let down = true;
+    const flaky = Object.assign(Object.create(store) as SqliteStore, {
+      lastId: () => (down ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432')) : store.lastId()),
+    });
+    const server = createServer({ store: flaky, bus: new LocalBus(), log: silentLogger(), options: { ratePerSecond: 0 } });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const c = await WireClient.connect(port);
+      c.send({ type: 'hello', username: 'mia' });
+      const err = await c.next('error');
+      assert.equal(err.code, 'internal');
+      const closed = await Promise.race([c.closedPromise.then(() => true), new Promise((r) => setTimeout(r, 3000, false))]);
+      assert.equal(closed, true, 'the server closed the connection');
+      assert.equal(server.context.hub.users.size, 0, 'not left registered');
+      down = false;
+      const { c: again, welcome } = await WireClient.login(port, 'mia');
+      assert.equal(welcome.username, 'mia');
+      await again.close();
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+});
