@@ -157,15 +157,24 @@ export class PostgresStore implements MessageStore {
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
+    // A checked-out client whose connection dies emits 'error' besides failing its query; the
+    // pool listens only while a client is idle, and an unheard 'error' would end the process.
+    let lost: Error | null = null;
+    const onError = (err: Error): void => {
+      lost = err;
+    };
+    c.on('error', onError);
     try {
       await c.query(begin);
       const out = await fn(c);
       await c.query('COMMIT');
+      c.off('error', onError);
       c.release();
       return out;
     } catch (err) {
       // A broken connection is destroyed (release with an error) instead of going back to the pool.
-      const broken = await c.query('ROLLBACK').then(() => false, () => true);
+      const broken = lost !== null || (await c.query('ROLLBACK').then(() => false, () => true));
+      c.off('error', onError);
       c.release(broken ? (err as Error) : undefined);
       throw err;
     }

@@ -6,8 +6,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { connect } from 'nats';
 import { createBus } from '../../src/bus/index.js';
@@ -15,7 +14,7 @@ import type { BusEvent } from '../../src/bus/types.js';
 import { NatsBus, parseNatsUrl } from '../../src/bus/nats.js';
 import { STORE_ORIGIN, type SequenceSource } from '../../src/bus/sequencer.js';
 import type { StoredMessage } from '../../src/store/types.js';
-import { nats, uniqueName } from '../helpers/services.js';
+import { nats, tcpProxy, uniqueName } from '../helpers/services.js';
 import { busContract } from './bus-contract.js';
 
 const service = await nats();
@@ -68,42 +67,6 @@ function fakeSource(): SequenceSource & { commit(...ids: number[]): BusEvent[] }
       rows.sort((a, b) => a.id - b.id);
       return evs;
     },
-  };
-}
-
-/** A TCP relay to NATS that the test can cut, to see the bus reconnect. */
-async function natsProxy(port: number): Promise<{ port: number; cut(): void; block: boolean; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const state = { block: false };
-  const server = net.createServer((c) => {
-    if (state.block) return void c.destroy();
-    const up = net.connect({ host: '127.0.0.1', port });
-    for (const s of [c, up]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        c.destroy();
-        up.destroy();
-      });
-    }
-    c.pipe(up).pipe(c);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut: () => sockets.forEach((s) => s.destroy()),
-    get block() {
-      return state.block;
-    },
-    set block(v: boolean) {
-      state.block = v;
-    },
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
   };
 }
 
@@ -206,7 +169,7 @@ if (!service.ok) {
 
     it('without a store, what is published while cut off from NATS is lost to the others; the subscription comes back', async () => {
       const prefix = uniqueName('lab93t');
-      const proxy = await natsProxy(Number(new URL(url).port));
+      const proxy = await tcpProxy(Number(new URL(url).port));
       const { log, events } = capturingLogger();
       const viaProxy = await NatsBus.connect({ servers: `127.0.0.1:${proxy.port}`, prefix, log, reconnectTimeWaitMs: 50 });
       open.add(viaProxy);
@@ -307,7 +270,7 @@ if (!service.ok) {
     it('cut off from NATS, a server still gets the others\' messages (from the store) and they get its own', async () => {
       const prefix = uniqueName('lab93t');
       const source = fakeSource();
-      const proxy = await natsProxy(Number(new URL(url).port));
+      const proxy = await tcpProxy(Number(new URL(url).port));
       const { log, events } = capturingLogger();
       const viaProxy = await makeSequenced(prefix, source, { servers: `127.0.0.1:${proxy.port}`, log });
       try {

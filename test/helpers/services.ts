@@ -5,6 +5,7 @@
  * and NATS subject prefix, removed afterwards, so parallel runs never see each other's data.
  */
 import net from 'node:net';
+import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -109,4 +110,50 @@ export async function dropSchemas(url: string, schemas: Iterable<string>): Promi
   } finally {
     await c.end();
   }
+}
+
+export interface TcpProxy {
+  port: number;
+  /** While true, new connections are refused (closed at once): the service looks down. */
+  block: boolean;
+  /** Breaks every connection through the proxy. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP relay on loopback to a service, which a test can cut to see a client lose it and recover. */
+export async function tcpProxy(port: number): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  const state = { block: false };
+  const server = net.createServer((c) => {
+    if (state.block) return void c.destroy();
+    const up = net.connect({ host: HOST, port });
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        c.destroy();
+        up.destroy();
+      });
+    }
+    c.pipe(up).pipe(c);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    get block() {
+      return state.block;
+    },
+    set block(v: boolean) {
+      state.block = v;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }

@@ -13,7 +13,7 @@ import { createServer, type Lab93Server } from '../../src/server/server.js';
 import { createStore } from '../../src/store/index.js';
 import type { MessageBus } from '../../src/bus/types.js';
 import type { MessageStore } from '../../src/store/types.js';
-import { dropSchemas, nats, postgres, uniqueName } from '../helpers/services.js';
+import { dropSchemas, nats, postgres, tcpProxy, uniqueName } from '../helpers/services.js';
 import { ROOT, spawnServer } from '../helpers/spawn-server.js';
 import { startServer, removeDir } from '../helpers/server.js';
 import { LocalBus } from '../../src/bus/local.js';
@@ -179,6 +179,44 @@ if (missing.length > 0) {
       assert.deepEqual(idsOf(messages(judy)), [first.id], 'not relayed again');
       const rows = await a.store.history('dup', null, 10);
       assert.deepEqual(rows.map((m) => m.uid), ['resend-me']);
+    });
+  });
+
+  describe('cluster: PostgreSQL out of reach of one server', () => {
+    it('its clients are refused (error internal, with the uid) and resend once it is back; the other server carries on', async () => {
+      const schema = uniqueName('lab93_outage');
+      schemas.add(schema);
+      const prefix = uniqueName('lab93t');
+      const direct = new URL(pgUrl);
+      const proxy = await tcpProxy(Number(direct.port));
+      const viaProxy = new URL(pgUrl);
+      viaProxy.port = String(proxy.port);
+      const p = await startNode(viaProxy.toString(), schema, natsUrl, prefix);
+      const q = await startNode(pgUrl, schema, natsUrl, prefix);
+      const open: WireClient[] = [];
+      try {
+        const { c: nora } = await WireClient.login(p.port, 'nora');
+        const { c: omar } = await WireClient.login(q.port, 'omar');
+        open.push(nora, omar);
+        proxy.block = true;
+        proxy.cut();
+        nora.send({ type: 'message', uid: 'n1', content: 'while the database is away' });
+        const err = await nora.next('error', 10_000);
+        assert.deepEqual({ code: err.code, uid: err.uid }, { code: 'internal', uid: 'n1' }, 'refused, not acknowledged');
+        // The other server stores as usual, and NATS still brings its messages to nora.
+        const fromQ = await post(omar, 'o1', 'from the healthy server');
+        assert.equal((await nora.next('message')).id, fromQ.id);
+        proxy.block = false;
+        const ack = await post(nora, 'n1', 'while the database is away');
+        assert.equal(ack.duplicate, undefined, 'it was not stored the first time');
+        assert.equal((await omar.next('message')).id, ack.id);
+        await omar.settle(100);
+        assert.deepEqual(idsOf(messages(omar)), [ack.id]);
+      } finally {
+        await Promise.all(open.map((c) => c.close()));
+        await Promise.all([p.stop(), q.stop()]);
+        await proxy.close();
+      }
     });
   });
 
