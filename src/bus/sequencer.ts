@@ -54,6 +54,8 @@ export class Sequencer {
   /** The store's last id at the previous poll: anything up to it has had a whole poll to arrive. */
   private lastTop = 0;
   private closed = false;
+  /** The store failed the last read: say so once, and once more when it answers again. */
+  private storeFailing = false;
   private readonly graceMs: number;
   private readonly pollMs: number;
   private readonly maxPending: number;
@@ -133,6 +135,8 @@ export class Sequencer {
           if (!held) filled++;
           this.deliver(held ?? { kind: 'message', message: m, origin: STORE_ORIGIN });
         }
+        if (this.storeFailing) this.o.log?.info('bus: the store answers again');
+        this.storeFailing = false;
         if (filled > 0) this.o.log?.info({ filled, upTo: this.horizon }, 'bus: messages missing from the bus were read from the store');
         if (rows.length < PAGE) {
           // Ids up to upTo that the store does not have never committed: nothing will fill them.
@@ -147,7 +151,9 @@ export class Sequencer {
         this.deliver(e);
       }
     } catch (err) {
-      this.o.log?.warn({ err: (err as Error).message }, 'bus: cannot read missing messages from the store; will retry');
+      // Later messages wait behind the gap (order first); retried every graceMs.
+      if (!this.storeFailing) this.o.log?.warn({ err: (err as Error).message, pending: this.pending.size }, 'bus: cannot read missing messages from the store; later ones wait, retrying');
+      this.storeFailing = true;
     } finally {
       this.filling = false;
     }

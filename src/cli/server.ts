@@ -33,7 +33,7 @@ export interface RunServerOptions {
  */
 export function parseClusterFlags(store: string | undefined, bus: string | undefined): { store?: string; bus?: string } {
   if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) throw new UsageError(`--store takes a postgres:// URL, not "${store}" (SQLite is the default; --db chooses its file)`);
-  if (bus !== undefined && !/^(nats|tls):\/\//.test(bus)) throw new UsageError(`--bus takes a nats://host:port URL, not "${bus}"`);
+  if (bus !== undefined && !/^nats:\/\//.test(bus)) throw new UsageError(`--bus takes a nats://host:port URL, not "${bus}"`);
   if (bus !== undefined && store === undefined) throw new UsageError('--bus nats://… needs --store postgres://…: the servers of a cluster share one store');
   return { ...(store !== undefined ? { store } : {}), ...(bus !== undefined ? { bus } : {}) };
 }

@@ -254,11 +254,16 @@ if (missing.length > 0) {
       assert.match(r2.stderr.trim(), /^lab93: --store takes a postgres:\/\/ URL/);
     });
 
-    it('a PostgreSQL that does not answer: one line naming it, exit 1', () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', '-p', '0', '--no-announce', '--store', 'postgres://lab93:secret@127.0.0.1:1/x'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    it('a PostgreSQL or a NATS that does not answer at start: one line naming it, exit 1', () => {
+      const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', '-p', '0', '--no-announce', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+      const r = run('--store', 'postgres://lab93:secret@127.0.0.1:1/x');
       assert.equal(r.status, 1);
-      const last = r.stderr.trim().split('\n').at(-1)!;
-      assert.match(last, /^lab93: cannot open the store at postgres:\/\/lab93:\*\*\*@127\.0\.0\.1:1\/x: ECONNREFUSED$/);
+      assert.match(r.stderr.trim().split('\n').at(-1)!, /^lab93: cannot open the store at postgres:\/\/lab93:\*\*\*@127\.0\.0\.1:1\/x: ECONNREFUSED$/, 'the password is not printed');
+      const schema = uniqueName('lab93_nonats');
+      schemas.add(schema);
+      const n = run('--store', `${pgUrl}?schema=${schema}`, '--bus', 'nats://127.0.0.1:1');
+      assert.equal(n.status, 1);
+      assert.match(n.stderr.trim().split('\n').at(-1)!, /^lab93: cannot open the bus at nats:\/\/127\.0\.0\.1:1: CONNECTION_REFUSED$/);
     });
   });
 }
