@@ -38,7 +38,12 @@ export interface SequencerOptions {
   log?: Logger;
 }
 
-/** Origin of messages read from the store: matches no connection, so every session gets them. */
+/**
+ * Origin of messages read from the store: matches no connection, so every session gets them.
+ * (Were a server stalled for a whole poll between its commit and its own publish, the sender
+ * would get its message back as a `message`; the terminal client takes it as the ack, see
+ * RepeaterConnection.onMessage.)
+ */
 export const STORE_ORIGIN = 'store';
 
 const PAGE = 1000;
@@ -91,9 +96,24 @@ export class Sequencer {
     this.pending.set(id, e);
     if (id > this.maxPendingId) this.maxPendingId = id;
     if (this.pending.size > this.maxPending) {
-      this.o.log?.warn({ horizon: this.horizon, pending: this.pending.size }, 'bus: too many events behind a gap; reading it from the store now');
-      void this.fill(this.maxPendingId);
+      if (this.storeFailing && !this.filling) this.skipGap();
+      else {
+        this.o.log?.warn({ horizon: this.horizon, pending: this.pending.size }, 'bus: too many events behind a gap; reading it from the store now');
+        void this.fill(this.maxPendingId);
+      }
     } else this.armGap();
+  }
+
+  /**
+   * The store cannot fill the gap and the events behind it pass maxPending: memory comes first.
+   * The missing messages are stored (someone committed them) but will not be delivered live here;
+   * a client that reconnects with a `since` below them gets them by catch-up.
+   */
+  private skipGap(): void {
+    const first = Math.min(...this.pending.keys());
+    this.o.log?.error({ from: this.horizon + 1, to: first - 1, pending: this.pending.size }, 'bus: the store is down and too many events wait behind a gap; skipping the gap');
+    this.horizon = first - 1;
+    this.drain();
   }
 
   private drain(): void {
