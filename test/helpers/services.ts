@@ -8,7 +8,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import pg from 'pg';
 
 const HOST = '127.0.0.1';
@@ -67,7 +68,7 @@ export function postgres(): Promise<Service> {
       const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
       try {
         await c.connect();
-        await c.query('SELECT 1');
+        await sweepDeadRuns(c);
         return { ok: true, url };
       } catch (err) {
         errors.push(`${user}: ${(err as Error).message}`);
@@ -77,6 +78,29 @@ export function postgres(): Promise<Service> {
     }
     return { ok: false, reason: `PostgreSQL on ${HOST}:${PG_PORT} refused us (${errors.join('; ')})` };
   })());
+}
+
+/** Test schemas are named by uniqueName(): `<base>_<host>_<pid>_<8 hex>`. */
+const TEST_SCHEMA = /^lab93_[a-z]+_([0-9a-f]{6})_(\d+)_[0-9a-f]{8}$/;
+
+/** Drops the schemas of test runs that died before their cleanup (their pid is gone). */
+async function sweepDeadRuns(c: pg.Client): Promise<void> {
+  const { rows } = await c.query<{ nspname: string }>("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'lab93\\_%'");
+  for (const { nspname } of rows) {
+    const m = TEST_SCHEMA.exec(nspname);
+    // Another machine's runs (same database, other pids) are not ours to judge.
+    if (!m || m[1] !== HOST_TAG || alive(Number(m[2]))) continue;
+    await c.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`).catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 let natsService: Promise<Service> | null = null;
@@ -94,9 +118,12 @@ export function nats(): Promise<Service> {
   })());
 }
 
-/** A name no other run uses: `<base>_<pid>_<random>` (valid as a schema name and a subject token). */
+/** This machine (pid namespace, as far as we can tell): only its dead runs are swept. */
+const HOST_TAG = createHash('sha1').update(hostname()).digest('hex').slice(0, 6);
+
+/** A name no other run uses: `<base>_<host>_<pid>_<random>` (valid as a schema name and a subject token). */
 export function uniqueName(base: string): string {
-  return `${base}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  return `${base}_${HOST_TAG}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
 /** Drops schemas made by this run (CASCADE: tables, sequences and indexes go with them). */
