@@ -59,6 +59,8 @@ export class Sequencer {
   /** The store's last id at the previous poll: anything up to it has had a whole poll to arrive. */
   private lastTop = 0;
   private closed = false;
+  /** Until start() has read the store's last id, events are ignored: no session exists yet. */
+  private started = false;
   /** The store failed the last read: say so once, and once more when it answers again. */
   private storeFailing = false;
   private readonly graceMs: number;
@@ -74,6 +76,7 @@ export class Sequencer {
   /** Starts after what the store holds now: those messages are catch-up's, not fan-out's. */
   async start(): Promise<void> {
     this.horizon = this.lastTop = await this.source.lastId();
+    this.started = true;
     this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
     this.pollTimer.unref();
   }
@@ -86,7 +89,7 @@ export class Sequencer {
   /** Takes an event (local or from another server); delivers it now when it is next in line. */
   push(e: MessageEvent): void {
     const id = e.message.id;
-    if (this.closed || id <= this.horizon || this.pending.has(id)) return; // delivered already, or an echo
+    if (!this.started || this.closed || id <= this.horizon || this.pending.has(id)) return; // not yet ours, delivered already, or an echo
     if (id === this.horizon + 1 && !this.filling) {
       this.horizon = id;
       this.deliver(e);
