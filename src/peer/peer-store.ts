@@ -12,10 +12,9 @@
  * one this peer ever accepted for that origin (its "base": 1, or later when a history window
  * cut the past off). accept() enforces it; catch-up between peers relies on it.
  */
-import type Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { migrate, openSqlite } from '../store/sqlite.js';
-import type { AppendResult, CatchUpQuery, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
+import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
+import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import type { HaveMap, PeerMessagePacket } from './packets.js';
 
 /** A stored message with its mesh identity. */
@@ -68,8 +67,7 @@ export function randomPeerId(): string {
   return randomBytes(8).toString('hex');
 }
 
-export class PeerStore implements MessageStore {
-  readonly db: Database.Database;
+export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implements MessageStore {
   readonly peerId: string;
   /** Highest contiguous sequence per origin (in memory; rebuilt from the table at open). */
   private readonly haveMap = new Map<string, number>();
@@ -78,9 +76,8 @@ export class PeerStore implements MessageStore {
   private readonly appendTx: (batch: NewMessage[]) => AppendResult[];
 
   constructor(path: string, synchronous: Synchronous = 'full') {
-    this.db = openSqlite(path, synchronous);
+    super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
-    migrate(db, MIGRATIONS);
     let id = db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined;
     if (id === undefined) {
       id = randomPeerId();
@@ -96,27 +93,10 @@ export class PeerStore implements MessageStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
-      lastId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM messages`).pluck(),
-      count: db.prepare(`SELECT COUNT(*) FROM messages`).pluck(),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
       firstAfterSeq: db.prepare(`SELECT id FROM messages WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1`).pluck(),
       firstAfterId: db.prepare(`SELECT MIN(id) FROM messages WHERE origin = ? AND id > ?`).pluck(),
       recent: db.prepare(`SELECT ${COLUMNS} FROM messages ORDER BY id DESC LIMIT ?`),
-      catchUp: db.prepare(
-        `SELECT ${COLUMNS} FROM messages
-         WHERE id > @after AND id <= @upTo
-           AND ((recipient IS NULL AND room IN (SELECT value FROM json_each(@rooms)))
-                OR recipient = @user OR (recipient IS NOT NULL AND username = @user))
-         ORDER BY id LIMIT @limit`,
-      ),
-      historyBefore: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL AND id < ? ORDER BY id DESC LIMIT ?`),
-      historyLatest: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL ORDER BY id DESC LIMIT ?`),
-      page: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND recipient IS NULL AND id > ? ORDER BY id LIMIT ?`),
-      getCursor: db.prepare(`SELECT last_id FROM cursors WHERE username = ?`).pluck(),
-      setCursor: db.prepare(
-        `INSERT INTO cursors (username, last_id) VALUES (?, ?)
-         ON CONFLICT (username) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)`,
-      ),
     };
     this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number }>) =>
       batch.map((m) => {
@@ -190,10 +170,6 @@ export class PeerStore implements MessageStore {
     return (this.s.firstAfterId.get(origin, id) as number | null) ?? undefined;
   }
 
-  lastIdSync(): number {
-    return this.s.lastId.get() as number;
-  }
-
   /** The newest `limit` messages of every room and conversation, ascending. */
   recentSync(limit: number): PeerStoredMessage[] {
     return (this.s.recent.all(limit) as Row[]).reverse().map(fromRow);
@@ -211,36 +187,5 @@ export class PeerStore implements MessageStore {
 
   appendSync(batch: NewMessage[]): AppendResult[] {
     return this.appendTx(batch);
-  }
-
-  async lastId(): Promise<number> {
-    return this.lastIdSync();
-  }
-  async count(): Promise<number> {
-    return this.s.count.get() as number;
-  }
-  async catchUp(q: CatchUpQuery): Promise<StoredMessage[]> {
-    return (this.s.catchUp.all({ after: q.afterId, upTo: q.upToId, rooms: JSON.stringify(q.rooms), user: q.username, limit: q.limit }) as Row[]).map(fromRow);
-  }
-  async history(room: string, before: number | null, limit: number): Promise<StoredMessage[]> {
-    return this.historySync(room, before, limit);
-  }
-  historySync(room: string, before: number | null, limit: number): PeerStoredMessage[] {
-    const rows = (before === null ? this.s.historyLatest.all(room, limit) : this.s.historyBefore.all(room, before, limit)) as Row[];
-    return rows.reverse().map(fromRow);
-  }
-  async page(room: string, afterId: number, limit: number): Promise<StoredMessage[]> {
-    return (this.s.page.all(room, afterId, limit) as Row[]).map(fromRow);
-  }
-  async getCursor(username: string): Promise<number | null> {
-    return (this.s.getCursor.get(username) as number | undefined) ?? null;
-  }
-  async setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void> {
-    this.db.transaction(() => {
-      for (const [u, id] of entries) this.s.setCursor.run(u, id);
-    })();
-  }
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
   }
 }
