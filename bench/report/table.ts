@@ -75,7 +75,7 @@ export function renderTable(r: Results): string {
     out.push('', '## Classic board');
     if (!c.available || c.post.length === 0) out.push(c.reason ?? 'not available');
     else {
-      out.push(table(['POST, one connection each', 'tx/s', 'acked', 'stored', 'failed'], c.post.map((p) => [`${p.concurrency} concurrent`, formatNumber(p.perSec), String(p.acked), String(p.stored ?? 'n/a'), String(p.failed)])));
+      out.push(table(['POST, one connection each', 'tx/s', 'acked', 'stored', 'failed', 'server CPU', 'generator CPU', 'load'], c.post.map((p) => [`${p.concurrency} concurrent`, formatNumber(p.perSec), String(p.acked), String(p.stored ?? 'n/a'), String(p.failed), `${p.serverCpu.toFixed(1)} s`, `${p.generatorCpu.toFixed(1)} s`, String(p.load)])));
       out.push('', table(['GET with', 'p50 ms', 'max ms', 'bytes'], c.get.map((g) => [`${g.messages.toLocaleString('en')} messages`, String(g.p50Ms), String(g.maxMs), String(g.bytes)])));
     }
     if (c.original) out.push('', table(['original POST', 'tx/s'], c.original.post.map((p) => [`${p.concurrency} concurrent`, formatNumber(p.perSec)])));

@@ -105,9 +105,8 @@ async function gets(port: number, messages: number, times: number): Promise<GetR
 
 async function fill(path: string, n: number): Promise<void> {
   const store = new SqliteStore(path, 'off');
-  const have = await store.count();
   const batch: NewMessage[] = [];
-  for (let i = have; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     batch.push({ uid: null, username: 'classic@127.0.0.1', room: 'lobby', to: null, subject: null, content: `board message ${i}`, timestamp: 1.7e9 + i });
     if (batch.length === 5000) await store.append(batch.splice(0));
   }
@@ -141,7 +140,7 @@ export async function runClassic(p: ClassicParams, dir: string, log: (s: string)
     r.reason = 'not available: this build has no `lab93 classic` yet';
     log(`  classic board: ${r.reason}`);
   } else {
-    const db = join(dir, 'classic.db');
+    let db = join(dir, 'classic.db');
     // The rate limit per address would measure the limiter, not the board.
     const extra = /--rate\b/.test(avail.help) ? ['--rate', '0'] : [];
     const start = async (): Promise<ServerHandle> => {
@@ -163,7 +162,9 @@ export async function runClassic(p: ClassicParams, dir: string, log: (s: string)
       d.close();
       r.post = post;
       for (const n of p.getSizes) {
-        await fill(db, n + 1);
+        // A board of its own for each size, holding exactly n messages.
+        db = join(dir, `classic-get-${n}.db`);
+        await fill(db, n);
         h = await start();
         r.get.push(await gets(h.port, n, p.getTimes));
         log(`  classic GET with ${n.toLocaleString('en')} messages: p50 ${r.get[r.get.length - 1]!.p50Ms} ms`);
