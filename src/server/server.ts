@@ -19,6 +19,8 @@ import { Hub } from './hub.js';
 import { Session } from './session.js';
 import { toPacket } from './wire.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Takes over sockets whose first bytes are not Lab-93 (the classic "%" board). */
 export interface ClassicGateway {
   accept(socket: Socket, first: Buffer): void;
@@ -54,6 +56,8 @@ export function createServer(deps: ServerDeps): Lab93Server {
   const cursors = new Map<string, number>();
   const perAddress = new Map<string, number>();
   const sockets = new Set<Socket>();
+  /** Sockets whose protocol is not known yet, with when they connected. */
+  const sniffing = new Map<Socket, number>();
   const nodeId = randomUUID();
   let listener: net.Server | null = null;
   let closing = false;
@@ -122,6 +126,13 @@ export function createServer(deps: ServerDeps): Lab93Server {
 
   function sweep(): void {
     const t = now();
+    for (const [socket, since] of sniffing) {
+      if (t - since > opts.helloTimeoutMs) {
+        sniffing.delete(socket);
+        log.info({ remote: socket.remoteAddress }, 'connection closed: nothing sent');
+        socket.destroy();
+      }
+    }
     for (const s of sessions) {
       if (s.state === 'hello') {
         if (t - s.openedAt > opts.helloTimeoutMs) s.close(`no hello within ${opts.helloTimeoutMs} ms`, { error: 'hello_timeout' });
@@ -142,13 +153,14 @@ export function createServer(deps: ServerDeps): Lab93Server {
   sweepTimer.unref();
 
   // ---- accepting --------------------------------------------------------------------------
-  function startSession(socket: Socket, first: Buffer, mode: 'base64' | 'plain'): void {
+  /** Starts a Lab-93 session on the socket; the caller feeds it the bytes read while sniffing. */
+  function startSession(socket: Socket, mode: 'base64' | 'plain'): FrameConn {
     let session: Session;
     const conn = new FrameConn(socket, { maxFrameBytes: opts.limits.maxFrameBytes, maxSendQueue: opts.maxSendQueue }, {
       frame: (line) => session.onFrame(line),
       oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes`, { fatal: true })),
       overflow: (pending) => {
-        session.log.warn({ pending, user: session.username ?? undefined }, 'send queue exceeded; disconnecting slow reader');
+        session.log.warn({ pending }, 'send queue exceeded; disconnecting slow reader');
         session.closeReason = 'send queue full';
         ctx.detach(session);
         session.state = 'closed';
@@ -162,7 +174,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     session = new Session(ctx, conn, mode);
     sessions.add(session);
     session.log.info({ protocol: mode }, 'connection opened');
-    conn.feed(first);
+    return conn;
   }
 
   function handleSocket(socket: Socket): void {
@@ -180,43 +192,60 @@ export function createServer(deps: ServerDeps): Lab93Server {
       return;
     }
     perAddress.set(addr, n);
-    sockets.add(socket);
+    track(socket, addr);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
+    sniffFirstBytes(socket, addr);
+  }
+
+  /**
+   * Counts the socket until it closes. A function of its own so the close handler's closure
+   * holds just these two, not the sniffing state (memory per idle connection).
+   */
+  function track(socket: Socket, addr: string): void {
+    sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
+      sniffing.delete(socket);
       const left = (perAddress.get(addr) ?? 1) - 1;
       if (left <= 0) perAddress.delete(addr);
       else perAddress.set(addr, left);
     });
-    let first: Buffer = Buffer.alloc(0);
+  }
+
+  /**
+   * Reads until the first bytes tell the protocol, then hands the socket over. The deadline is
+   * kept by the sweep rather than socket.setTimeout, whose cleared timer Node keeps on the socket
+   * for the connection's life.
+   */
+  function sniffFirstBytes(socket: Socket, addr: string): void {
+    let first: Buffer = EMPTY;
+    sniffing.set(socket, now());
     const onError = (): void => {};
-    const onTimeout = (): void => {
-      log.info({ remote: addr }, 'connection closed: nothing sent');
-      socket.destroy();
-    };
     const onData = (chunk: Buffer): void => {
       first = first.length === 0 ? chunk : Buffer.concat([first, chunk]);
       const kind = sniff(first);
       if (kind === 'more') return;
       socket.off('data', onData);
       socket.off('error', onError);
-      socket.off('timeout', onTimeout);
-      socket.setTimeout(0);
+      sniffing.delete(socket);
+      const bytes = first;
+      first = EMPTY;
       if (kind === 'classic') {
-        if (deps.classic) deps.classic.accept(socket, first);
+        if (deps.classic) deps.classic.accept(socket, bytes);
         else {
           log.info({ remote: addr }, 'rejected: not a Lab-93 frame and the classic board is off');
           socket.end(JSON.stringify({ type: 'error', code: 'bad_frame', message: 'not a Lab-93 frame' }) + '\n');
         }
         return;
       }
-      startSession(socket, first, kind);
+      startSession(socket, kind).feed(bytes);
     };
     socket.on('data', onData);
     socket.on('error', onError);
-    socket.setTimeout(opts.helloTimeoutMs, onTimeout);
   }
+
+
 
   return {
     sessions,

@@ -37,7 +37,6 @@ export class Session {
   pinged = false;
   readonly openedAt: number;
   readonly bucket: TokenBucket;
-  log: Logger;
   private inbox: Buffer[] = [];
   private busy = false;
   private pausedForInflight = false;
@@ -51,7 +50,14 @@ export class Session {
     this.id = conn.id;
     this.lastSeen = this.openedAt = ctx.now();
     this.bucket = new TokenBucket(ctx.opts.ratePerSecond, ctx.opts.rateBurst, ctx.now);
-    this.log = ctx.log.child({ conn: this.id, remote: conn.remote });
+  }
+
+  /**
+   * This connection's logger, made when a line is logged rather than kept: a retained pino child
+   * per session cost kilobytes per idle connection (docs/performance.md, memory).
+   */
+  get log(): Logger {
+    return this.ctx.log.child(this.username === null ? { conn: this.id, remote: this.conn.remote } : { conn: this.id, remote: this.conn.remote, user: this.username });
   }
 
   // ---- inbound ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import type { Handler } from './types.js';
  */
 export async function login(ctx: ServerContext, s: Session, username: string, rooms: string[], since: number | null, catchUp = true): Promise<void> {
   s.username = username;
-  s.log = s.log.child({ user: username });
   s.state = 'syncing';
   ctx.hub.addUser(s);
   for (const room of rooms) ctx.enterRoom(s, room);
