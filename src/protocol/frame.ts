@@ -11,7 +11,6 @@ export type DecodeResult =
   | { ok: true; value: Record<string, unknown> }
   | { ok: false; code: 'bad_frame' | 'bad_packet'; message: string };
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes one line (without its newline) into a JSON object. */
@@ -19,8 +18,11 @@ export function decodeFrame(line: Buffer, mode: FrameMode): DecodeResult {
   let bytes: Buffer = line;
   if (mode === 'base64') {
     const text = line.toString('latin1');
-    if (text.length === 0 || !BASE64.test(text)) return { ok: false, code: 'bad_frame', message: 'not base64' };
+    // Node's decoder skips characters outside the alphabet; a frame is valid only if encoding
+    // what was decoded gives back the very same text (canonical, padded). Stricter than the
+    // regex it replaced and about half its cost per frame (bench/tools/base64-check.mjs).
     bytes = Buffer.from(text, 'base64');
+    if (text.length === 0 || bytes.toString('base64') !== text) return { ok: false, code: 'bad_frame', message: 'not base64' };
   }
   let json: string;
   try {
