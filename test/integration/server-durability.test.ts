@@ -3,20 +3,38 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir, removeDir } from '../helpers/server.js';
-import { spawnServer } from '../helpers/spawn-server.js';
+import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { WireClient } from '../helpers/wire-client.js';
 
 describe('repeater server process: crashes and shutdowns', () => {
   const dirs: string[] = [];
-  after(() => dirs.forEach(removeDir));
+  // Whatever a test leaves behind when an assertion fails mid-way is closed here, so a failure
+  // ends the file instead of keeping its event loop (and the whole suite) alive.
+  const clients: WireClient[] = [];
+  const servers: ServerProcess[] = [];
+  const login = async (port: number, name: string, hello = {}, mode: 'plain' | 'base64' = 'plain') => {
+    const r = await WireClient.login(port, name, hello, mode);
+    clients.push(r.c);
+    return r;
+  };
+  const spawn = async (args: string[]) => {
+    const srv = await spawnServer(args);
+    servers.push(srv);
+    return srv;
+  };
+  after(async () => {
+    for (const c of clients) c.socket.destroy();
+    for (const srv of servers) if (srv.proc.exitCode === null && srv.proc.signalCode === null) srv.proc.kill('SIGKILL');
+    dirs.forEach(removeDir);
+  });
 
   it('SIGKILL under load loses no acknowledged message', async () => {
     const dir = tempDir();
     dirs.push(dir);
     const db = join(dir, 'server.db');
-    const srv = await spawnServer(['--db', db, '--rate', '0']);
+    const srv = await spawn(['--db', db, '--rate', '0']);
     const acked = new Map<string, { id: number; content: string }>();
-    const senders = await Promise.all([0, 1, 2, 3].map(async (i) => (await WireClient.login(srv.port, `loader${i}`, {}, 'base64')).c));
+    const senders = await Promise.all([0, 1, 2, 3].map(async (i) => (await login(srv.port, `loader${i}`, {}, 'base64')).c));
     let stop = false;
     // Each sender keeps a window of 50 unacknowledged messages until the server dies.
     const loops = senders.map(async (c, i) => {
@@ -63,8 +81,8 @@ describe('repeater server process: crashes and shutdowns', () => {
     assert.equal(missing, 0, `${missing} of ${acked.size} acknowledged messages lost`);
 
     // And the restarted server serves them: catch-up from 0 returns every one.
-    const again = await spawnServer(['--db', db]);
-    const { backlog, c } = await WireClient.login(again.port, 'auditor', { since: 0 });
+    const again = await spawn(['--db', db]);
+    const { backlog, c } = await login(again.port, 'auditor', { since: 0 });
     const ids = new Set(backlog.map((m) => m.id));
     for (const a of acked.values()) assert.ok(ids.has(a.id));
     await c.close();
@@ -76,8 +94,8 @@ describe('repeater server process: crashes and shutdowns', () => {
   it('SIGTERM: pending messages are stored and acknowledged, clients get bye, exit status 0', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const srv = await spawnServer(['--db', join(dir, 'server.db'), '--rate', '0']);
-    const { c } = await WireClient.login(srv.port, 'leaver');
+    const srv = await spawn(['--db', join(dir, 'server.db'), '--rate', '0']);
+    const { c } = await login(srv.port, 'leaver');
     for (let i = 0; i < 200; i++) c.send({ type: 'message', uid: `t${i}`, content: `bye soon ${i}` });
     await c.next('ack');
     srv.proc.kill('SIGTERM');
@@ -96,11 +114,11 @@ describe('repeater server process: crashes and shutdowns', () => {
   it('a slow reader is disconnected, the server\'s memory stays bounded, the others keep receiving', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const srv = await spawnServer(['--db', join(dir, 'server.db'), '--rate', '0', '--send-queue', String(256 * 1024), '--synchronous', 'normal']);
-    const { c: slow } = await WireClient.login(srv.port, 'slowpoke');
+    const srv = await spawn(['--db', join(dir, 'server.db'), '--rate', '0', '--send-queue', String(256 * 1024), '--synchronous', 'normal']);
+    const { c: slow } = await login(srv.port, 'slowpoke');
     slow.socket.pause(); // stops reading: the kernel buffers fill, then the server's queue
-    const { c: fast } = await WireClient.login(srv.port, 'speedy');
-    const { c: writer } = await WireClient.login(srv.port, 'writer');
+    const { c: fast } = await login(srv.port, 'speedy');
+    const { c: writer } = await login(srv.port, 'writer');
     const rssBefore = srv.rss();
     const big = 'x'.repeat(4000);
     const total = 3000; // ~16 MB of base64 frames towards the slow reader
@@ -133,7 +151,7 @@ describe('repeater server process: crashes and shutdowns', () => {
     assert.ok(got < total, `the slow reader was cut off after ${got} messages`);
     // It comes back and catches up from storage.
     const lastSeen = slow.all('message').at(-1)?.id ?? 0;
-    const { backlog, c: back } = await WireClient.login(srv.port, 'slowpoke', { since: lastSeen });
+    const { backlog, c: back } = await login(srv.port, 'slowpoke', { since: lastSeen });
     assert.equal(got + backlog.length, total, 'after catch-up it has every message exactly once');
     await Promise.all([back.close(), fast.close(), writer.close()]);
     srv.proc.kill('SIGTERM');
