@@ -161,10 +161,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes`, { fatal: true })),
       overflow: (pending) => {
         session.log.warn({ pending }, 'send queue exceeded; disconnecting slow reader');
-        session.closeReason = 'send queue full';
-        ctx.detach(session);
-        session.state = 'closed';
-        conn.destroy();
+        session.abort('send queue full');
       },
       close: () => {
         sessions.delete(session);
@@ -244,8 +241,6 @@ export function createServer(deps: ServerDeps): Lab93Server {
     socket.on('data', onData);
     socket.on('error', onError);
   }
-
-
 
   return {
     sessions,

@@ -205,19 +205,26 @@ export class Session {
     if (this.state === 'closed') return;
     if (opts.error) this.reply({ type: 'error', code: opts.error, message: reason });
     if (opts.bye !== undefined) this.reply({ type: 'bye', reason: opts.bye });
-    this.closeReason = reason;
-    this.ctx.detach(this);
-    this.state = 'closed';
+    this.markClosed(reason);
     this.conn.end();
+  }
+
+  /** Drops the connection at once, nothing more written (a reader too slow to be written to). */
+  abort(reason: string): void {
+    if (this.state === 'closed') return;
+    this.markClosed(reason);
+    this.conn.destroy();
   }
 
   /** The socket is gone (peer closed, reset, or we destroyed it). */
   onConnClosed(): void {
-    if (this.state !== 'closed') {
-      this.closeReason ||= 'peer closed';
-      this.ctx.detach(this);
-      this.state = 'closed';
-    }
+    if (this.state !== 'closed') this.markClosed(this.closeReason || 'peer closed');
     this.log.info({ reason: this.closeReason, ms: this.ctx.now() - this.openedAt, bytesIn: this.conn.bytesIn, bytesOut: this.conn.bytesOut }, 'connection closed');
+  }
+
+  private markClosed(reason: string): void {
+    this.closeReason = reason;
+    this.ctx.detach(this);
+    this.state = 'closed';
   }
 }
