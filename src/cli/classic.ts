@@ -6,6 +6,7 @@
  * - `lab93 log` shows the operator who posted what (see ./log.ts).
  * Precedence: defaults, then LAB93_CLASSIC_* environment variables, then flags.
  */
+import { stopOnSignals } from './signals.js';
 import { Command, Option } from 'commander';
 import type { Level } from 'pino';
 import { createBus } from '../bus/index.js';
@@ -136,18 +137,11 @@ async function runClassic(f: ClassicFlags): Promise<void> {
     process.exit(1);
   }
   log.info({ db }, 'store open');
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(log, async () => {
     await gateway.close();
     await bus.close();
     await store.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
 }
 
 /** Adds `lab93 classic` and `lab93 log`. */

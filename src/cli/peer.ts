@@ -4,6 +4,7 @@
  * when standard input is not a terminal: a relay node that logs (JSON lines on stderr) instead
  * of drawing, for a service manager. Registered by main.ts.
  */
+import { stopOnSignals } from './signals.js';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -123,14 +124,5 @@ async function runHeadless(node: PeerNode, log: Logger): Promise<void> {
     process.stderr.write(`lab93: cannot start the peer: ${e.code ?? e.message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    await node.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals(log, () => node.close());
 }

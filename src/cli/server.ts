@@ -1,4 +1,5 @@
 /** `lab93 server` / `lab93 -r -s`: runs the repeater server until SIGINT or SIGTERM. */
+import { stopOnSignals } from './signals.js';
 import type { Level } from 'pino';
 import { createBus } from '../bus/index.js';
 import { createLogger } from '../log/index.js';
@@ -108,19 +109,12 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   else log.info({ store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }, 'cluster store open');
   // Found by `lab93 -r -c` without an address and by peers' /scan (docs/broadcast.md).
   const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log);
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(log, async () => {
     await announcer?.stop();
     await server.close();
     await bus.close();
     await store.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
 }
 
 async function startAnnouncing(port: number, host: string, log: import('pino').Logger): Promise<{ stop(): Promise<void> } | null> {
