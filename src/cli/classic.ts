@@ -18,6 +18,7 @@ import { CLASSIC_DEFAULT_PORT } from '../protocol/classic.js';
 import type { ClassicGateway } from '../server/server.js';
 import { createStore } from '../store/index.js';
 import { registerLogCommand } from './log.js';
+import { claimDatabase } from './owner.js';
 import type { ClassicDeps } from './server.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
@@ -125,6 +126,7 @@ async function runClassic(f: ClassicFlags): Promise<void> {
   const envLevel = process.env.LAB93_LOG_LEVEL as Level | undefined;
   const log = createLogger({ level: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info' });
   const db = f.db ?? serverDbPath();
+  claimDatabase(db, log, 'classic');
   const store = await createStore({ driver: 'sqlite', path: db, synchronous: f.synchronous as 'full' });
   const bus = await createBus({ driver: 'local' });
   const gateway = await createClassicGateway({ store, bus, log, options });

@@ -20,6 +20,7 @@ import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
 import type { PeerStoredMessage } from '../peer/peer-store.js';
 import { addIdentityOptions, resolveUsername } from './client.js';
+import { claimDatabase } from './owner.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
 
 export interface PeerFlags {
@@ -95,6 +96,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
     mkdirSync(dataDir(), { recursive: true });
     log = createLogger({ level, destination: join(dataDir(), `peer-${port}.log`) });
   }
+  claimDatabase(dbPath, log, 'peer');
   const mdnsInterfaces = interfaceFilter();
   const opts = peerOptions({
     username, dbPath, host, port, peers, discovery: f.discovery !== false,

@@ -10,6 +10,7 @@ import { createStore } from '../store/index.js';
 import { announceRepeater } from '../peer/discovery.js';
 import type { Synchronous } from '../store/types.js';
 import { UsageError } from './usage.js';
+import { claimDatabase } from './owner.js';
 
 export interface RunServerOptions {
   host: string;
@@ -87,6 +88,7 @@ export interface ClassicDeps {
 
 export async function runServer(o: RunServerOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel });
+  if (o.store === undefined) claimDatabase(o.db, log, 'server');
   const { store, bus } = await openBackends(o, log);
   // The gateway is created after the server so it can share the server's group commit.
   let classic: ClassicGateway | undefined;
