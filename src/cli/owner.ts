@@ -33,7 +33,7 @@ export function claimDatabase(db: string, log: Logger, role: OwnerRole): OwnerLo
   }
   const { lock } = claim;
   if (lock.stale) {
-    log.warn({ db, previous: lock.stale }, `took over the database: its last owner, ${describeOwner(lock.stale)}, ended without releasing it (a crash or SIGKILL)`);
+    log.warn({ db, previous: lock.stale }, `took over the database: its last owner, ${describeOwner(lock.stale)}, ended without releasing it (it crashed or was killed)`);
   }
   process.once('exit', () => lock.release());
   return lock;

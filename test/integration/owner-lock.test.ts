@@ -82,7 +82,7 @@ describe('one owner per database', () => {
       assert.ok(took, `a takeover line in the log: ${second.logs.join('\n')}`);
       assert.equal(took.level, 40, 'logged as a warning');
       assert.equal(took.previous?.pid, first.proc.pid);
-      assert.match(took.msg, new RegExp(`its last owner, pid ${first.proc.pid} \\(lab93 server .*\\), ended without releasing it \\(a crash or SIGKILL\\)`));
+      assert.match(took.msg, new RegExp(`its last owner, pid ${first.proc.pid} \\(lab93 server .*\\), ended without releasing it \\(it crashed or was killed\\)`));
       assert.equal(readOwner(db)?.pid, second.proc.pid);
       assert.equal(await ask(second.port, 'GET1%'), "MSG[(2, 'before the crash')]%");
     } finally {
