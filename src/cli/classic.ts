@@ -19,6 +19,7 @@ import type { ClassicGateway } from '../server/server.js';
 import { createStore } from '../store/index.js';
 import { registerLogCommand } from './log.js';
 import { claimDatabase } from './owner.js';
+import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import type { ClassicDeps } from './server.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
@@ -116,7 +117,7 @@ export function classicHook(f: ClassicServerFlags, host: string): ((deps: Classi
 
 // ---- lab93 classic --------------------------------------------------------------------------
 interface ClassicFlags extends LimitFlags {
-  address?: string; port?: string; db?: string; synchronous: string; verbose?: boolean; quiet?: boolean;
+  address?: string; port?: string; db?: string; synchronous: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
 }
 
 async function runClassic(f: ClassicFlags): Promise<void> {
@@ -124,14 +125,15 @@ async function runClassic(f: ClassicFlags): Promise<void> {
   const port = f.port === undefined ? CLASSIC_DEFAULT_PORT : parsePort(f.port);
   const options = limitOptions((k) => f[k], '');
   const envLevel = process.env.LAB93_LOG_LEVEL as Level | undefined;
-  const log = createLogger({ level: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info' });
+  const log = createLogger({ level: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info', format: f.logFormat });
   const db = f.db ?? serverDbPath();
   claimDatabase(db, log, 'classic');
   const store = await createStore({ driver: 'sqlite', path: db, synchronous: f.synchronous as 'full' });
   const bus = await createBus({ driver: 'local' });
   const gateway = await createClassicGateway({ store, bus, log, options });
+  let bound: number;
   try {
-    await gateway.listen(port, host);
+    bound = (await gateway.listen(port, host)).port;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`lab93: cannot listen on ${host}:${port}: ${e.code ?? e.message}\n`);
@@ -144,6 +146,8 @@ async function runClassic(f: ClassicFlags): Promise<void> {
     await bus.close();
     await store.close();
   });
+  // Once Ctrl-C is handled: the start line says it stops.
+  log.info({ role: 'classic', listen: `${host}:${bound}`, db }, 'ready');
 }
 
 /** Adds `lab93 classic` and `lab93 log`. */
@@ -156,7 +160,8 @@ export function registerClassicCommands(program: Command): void {
     .addOption(new Option('--db <path>', 'SQLite database, shared with lab93 server (default $XDG_DATA_HOME/lab93/server.db)').env('LAB93_DB'))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an answer is on disk').choices(['full', 'normal']).default('full'))
     .option('-v, --verbose', 'debug logging')
-    .option('-q, --quiet', 'log warnings and errors only');
+    .option('-q, --quiet', 'log warnings and errors only')
+    .addOption(logFormatOption());
   addLimitOptions(cmd, '').action((f: ClassicFlags) => runClassic(f));
   registerLogCommand(program);
 }

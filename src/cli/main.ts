@@ -12,6 +12,7 @@ import { addClassicServerOptions, classicHook, registerClassicCommands, type Cla
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
+import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
 const EXAMPLES = `
 Examples:
@@ -29,6 +30,7 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 
 interface ServerFlags extends ClassicServerFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
+  logFormat?: LogFormatFlag;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
@@ -49,6 +51,7 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
+    .addOption(logFormatOption())
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
   return addClassicServerOptions(cmd);
 }
@@ -81,6 +84,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     db: f.db ?? serverDbPath(),
     synchronous: f.synchronous as 'full',
     logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
+    ...(f.logFormat ? { logFormat: f.logFormat } : {}),
     server,
     announce: f.announce !== false,
   });

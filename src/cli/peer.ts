@@ -12,6 +12,7 @@ import { Command, Option } from 'commander';
 import type { Level } from 'pino';
 import { dataDir } from '../config/paths.js';
 import { createLogger, type Logger } from '../log/index.js';
+import type { ReadyFields } from '../log/pretty.js';
 import { DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
 import { PeerBackend } from '../peer/backend.js';
 import { peerOptions, DEFAULT_PEER_OPTIONS } from '../peer/config.js';
@@ -21,10 +22,11 @@ import { PeerNode } from '../peer/node.js';
 import type { PeerStoredMessage } from '../peer/peer-store.js';
 import { addIdentityOptions, resolveUsername } from './client.js';
 import { claimDatabase } from './owner.js';
+import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
 
 export interface PeerFlags {
-  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean;
+  address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
   name?: string; room?: string;
   peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string;
 }
@@ -49,6 +51,7 @@ export function registerPeerCommand(program: Command): void {
     .addOption(new Option('--db <path>', 'peer store (default $XDG_DATA_HOME/lab93/peer-<port>.db)').env('LAB93_DB'))
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
+    .addOption(logFormatOption())
     .addHelpText('after', `
 Examples:
   lab93 peer                         chat with everyone on the LAN, no address to type
@@ -90,7 +93,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   const dbPath = f.db ?? join(dataDir(), port === 0 ? `peer-ephemeral-${process.pid}.db` : `peer-${port}.db`);
   const level: Level = f.verbose ? 'debug' : f.quiet ? 'warn' : ((process.env.LAB93_LOG_LEVEL as Level | undefined) ?? 'info');
   let log: Logger;
-  if (headless) log = createLogger({ level });
+  if (headless) log = createLogger({ level, format: f.logFormat });
   else {
     // The UI owns the terminal: logs go to a file beside the store.
     mkdirSync(dataDir(), { recursive: true });
@@ -106,14 +109,14 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
     mdnsPort: mdnsPortFromEnv(),
   });
   const node = new PeerNode(opts, log);
-  if (headless) return runHeadless(node, log);
+  if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });
   const { runChatUi } = await import('../client/ui/index.js');
   const backend = new PeerBackend(node, [room]);
   const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})` });
   process.exit(code);
 }
 
-async function runHeadless(node: PeerNode, log: Logger): Promise<void> {
+async function runHeadless(node: PeerNode, log: Logger, ready: ReadyFields): Promise<void> {
   node.setUiRooms(null);
   node.on('message', (m: PeerStoredMessage, info: { missed: boolean }) => {
     // Who and where, never the content at info level (docs/broadcast.md, "Logs").
@@ -127,4 +130,6 @@ async function runHeadless(node: PeerNode, log: Logger): Promise<void> {
     process.exit(1);
   }
   stopOnSignals(log, () => node.close());
+  // Once Ctrl-C is handled: the start line says it stops.
+  log.info({ ...ready, listen: `${ready.listen}:${node.port}`, peer: node.peerId }, 'ready');
 }

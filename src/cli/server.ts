@@ -2,7 +2,7 @@
 import { stopOnSignals } from './signals.js';
 import type { Level } from 'pino';
 import { createBus } from '../bus/index.js';
-import { createLogger } from '../log/index.js';
+import { createLogger, type LogFormat } from '../log/index.js';
 import type { Limits } from '../protocol/limits.js';
 import { createServer, type ClassicGateway } from '../server/server.js';
 import type { ServerOptions } from '../server/config.js';
@@ -18,9 +18,10 @@ export interface RunServerOptions {
   db: string;
   synchronous: Synchronous;
   logLevel: Level;
+  logFormat?: LogFormat | 'auto';
   server: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> };
   /** Builds the classic board gateway when enabled (it shares the store and bus). */
-  classic?: (deps: ClassicDeps) => Promise<ClassicGateway>;
+  classic?: (deps: ClassicDeps) => Promise<ClassicGateway & { readonly ports?: readonly number[] }>;
   /** Announce the server on the LAN with mDNS (TXT mode=repeater); default true. */
   announce?: boolean;
   /** Cluster: a postgres:// URL for the shared store (replaces `db`). */
@@ -87,11 +88,11 @@ export interface ClassicDeps {
 }
 
 export async function runServer(o: RunServerOptions): Promise<void> {
-  const log = createLogger({ level: o.logLevel });
+  const log = createLogger({ level: o.logLevel, format: o.logFormat });
   if (o.store === undefined) claimDatabase(o.db, log, 'server');
   const { store, bus } = await openBackends(o, log);
   // The gateway is created after the server so it can share the server's group commit.
-  let classic: ClassicGateway | undefined;
+  let classic: (ClassicGateway & { readonly ports?: readonly number[] }) | undefined;
   const lazyClassic: ClassicGateway | undefined = o.classic
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
@@ -117,6 +118,8 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     await bus.close();
     await store.close();
   });
+  // Once Ctrl-C is handled: the start line says it stops.
+  log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null }, 'ready');
 }
 
 async function startAnnouncing(port: number, host: string, log: import('pino').Logger): Promise<{ stop(): Promise<void> } | null> {

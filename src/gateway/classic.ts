@@ -34,6 +34,8 @@ export interface ClassicBoardServer extends ClassicGateway {
   listen(port: number, host?: string): Promise<AddressInfo>;
   readonly board: Board;
   readonly options: Readonly<ClassicOptions>;
+  /** The ports it listens on of its own (not the chat port it shares), for the start line. */
+  readonly ports: readonly number[];
   /** Open classic connections. */
   readonly connections: number;
 }
@@ -61,6 +63,7 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   const addresses = new Map<string, AddressState>();
   const conns = new Set<ClassicConnection>();
   const listeners: net.Server[] = [];
+  const ports: number[] = [];
   let closing = false;
 
   // Forget addresses with no connection whose bucket has refilled: they would start afresh anyway.
@@ -116,6 +119,7 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   return {
     board,
     options: opts,
+    ports,
     get connections() {
       return conns.size;
     },
@@ -129,6 +133,7 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
           srv.off('error', reject);
           listeners.push(srv);
           const a = srv.address() as AddressInfo;
+          ports.push(a.port);
           log.info({ host: a.address, port: a.port }, 'classic board listening');
           resolve(a);
         });
