@@ -23,10 +23,10 @@ import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import type { ClassicDeps } from './server.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
-/** The limits both `lab93 classic` and `lab93 server` take; `prefix` is "" or "classic-". */
+/** The limits (and the GET window) both `lab93 classic` and `lab93 server` take; `prefix` is "" or "classic-". */
 interface LimitFlags {
   requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string;
-  rate?: string; burst?: string; maxMessages?: string;
+  rate?: string; burst?: string; maxMessages?: string; window?: string; windowBytes?: string;
 }
 
 const LIMITS: Array<[keyof LimitFlags, string, string, string]> = [
@@ -37,6 +37,8 @@ const LIMITS: Array<[keyof LimitFlags, string, string, string]> = [
   ['rate', 'rate <n>', 'RATE', 'board requests per second per address, 0 for no limit (default 50)'],
   ['burst', 'burst <n>', 'BURST', 'board requests allowed in a burst above the rate (default 200)'],
   ['maxMessages', 'max-messages <n>', 'MAX_MESSAGES', 'stored messages before POST answers ERRBoard Full%, 0 for no limit (default 1000000)'],
+  ['window', 'window <n>', 'WINDOW', 'GET% lists the newest n messages, oldest first; 0 for the whole board (default 20)'],
+  ['windowBytes', 'window-bytes <bytes>', 'WINDOW_BYTES', 'GET% keeps its answer within this many bytes (1024 fits the original client); 0 for no bound (default 0)'],
 ];
 
 function addLimitOptions(cmd: Command, prefix: '' | 'classic-'): Command {
@@ -72,6 +74,8 @@ function limitOptions(get: (k: keyof LimitFlags) => string | undefined, prefix: 
   set('ratePerSecond', int('rate'));
   set('rateBurst', int('burst'));
   set('maxMessages', int('maxMessages'));
+  set('window', int('window'));
+  set('windowBytes', int('windowBytes'));
   if (o.maxConnections === 0 || o.maxConnectionsPerAddress === 0) throw new UsageError(`--${prefix}max-connections and --${prefix}max-connections-per-address must be at least 1`);
   return o;
 }
@@ -80,7 +84,7 @@ function limitOptions(get: (k: keyof LimitFlags) => string | undefined, prefix: 
 export interface ClassicServerFlags {
   classic?: boolean; classicPort?: string;
   classicRequestTimeout?: string; classicIdleTimeout?: string; classicMaxConnections?: string; classicMaxConnectionsPerAddress?: string;
-  classicRate?: string; classicBurst?: string; classicMaxMessages?: string;
+  classicRate?: string; classicBurst?: string; classicMaxMessages?: string; classicWindow?: string; classicWindowBytes?: string;
 }
 
 /** The board's flags on `lab93 server` (and `-r -s`), prefixed so they do not clash with the chat's. */

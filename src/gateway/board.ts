@@ -98,12 +98,14 @@ export class Board {
   /**
    * GET's answer in pieces, page by page from the store, so a long board neither sits whole in
    * memory nor holds the event loop: other connections are served between pages. Lists the room
-   * as it was when the GET began; `newest` keeps only the newest n.
+   * as it was when the GET began, oldest first: `GET<n>%` (`newest` = n) the newest n messages,
+   * `GET%` the newest that fit the window (docs/classic-board.md, "The board beside a busy chat").
    */
   async *list(newest: number | null): AsyncGenerator<string> {
     const { store, opts } = this.d;
     const upTo = await store.lastId();
-    let after = newest === null ? 0 : await this.startAfter(newest, upTo);
+    const count = newest ?? (opts.window > 0 ? opts.window : null);
+    let after = count === null ? 0 : await this.startAfter(count, upTo, newest === null ? opts.windowBytes : 0);
     let out = listStart;
     let first = true;
     for (;;) {
@@ -126,15 +128,29 @@ export class Board {
     yield out + listEnd;
   }
 
-  /** The id after which the newest `n` room messages up to `upTo` begin. */
-  private async startAfter(n: number, upTo: number): Promise<number> {
+  /**
+   * The id after which the newest `n` room messages up to `upTo` begin; with `maxBytes`, fewer
+   * when the answer would pass that many bytes (but never none, if there is one).
+   */
+  private async startAfter(n: number, upTo: number, maxBytes: number): Promise<number> {
     const { store, opts } = this.d;
     let before = upTo + 1;
     let left = n;
+    let bytes = listStart.length + listEnd.length;
+    let taken = 0;
     while (left > 0) {
       const want = Math.min(left, opts.pageSize);
       const rows = await store.history(opts.room, before, want);
       if (rows.length === 0) break;
+      if (maxBytes > 0) {
+        for (let i = rows.length - 1; i >= 0; i--) {
+          const m = rows[i]!;
+          // Which item carries the ", " does not change the sum: every one but the first does.
+          bytes += Buffer.byteLength(listItem(m.id, boardText(m), taken === 0));
+          if (taken > 0 && bytes > maxBytes) return m.id;
+          taken++;
+        }
+      }
       before = rows[0]!.id;
       left -= rows.length;
       if (rows.length < want) break;

@@ -19,6 +19,18 @@ export interface ClassicOptions {
   rateBurst: number;
   /** Messages the store may hold before POST answers ERRBoard Full% (0 = no limit). */
   maxMessages: number;
+  /**
+   * `GET%` lists only the newest this many messages (0: the whole board, as the original did).
+   * Beside a busy chat the whole board is long, and the original client reads 1,024 bytes: it
+   * would only ever see the oldest posts. `GET<n>%` asks for a number of its own.
+   */
+  window: number;
+  /**
+   * `GET%` also keeps its answer within this many bytes, dropping the oldest of the window
+   * (0: no byte bound). 1024 makes every answer fit the original client's single read; the
+   * newest message is listed even when it alone is longer.
+   */
+  windowBytes: number;
   /** Rows per store read while GET streams a long board. */
   pageSize: number;
   /** Requests read ahead of their answers before the connection stops reading. */
@@ -35,6 +47,8 @@ export const DEFAULT_CLASSIC_OPTIONS: Readonly<ClassicOptions> = Object.freeze({
   ratePerSecond: 50,
   rateBurst: 200,
   maxMessages: 1_000_000,
+  window: 20,
+  windowBytes: 0,
   pageSize: 500,
   maxQueuedRequests: 256,
 });

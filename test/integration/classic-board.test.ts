@@ -206,7 +206,7 @@ describe('classic board: GET', () => {
     }));
 
   it('streams a long board page by page while other clients are served', () =>
-    withBoard({ pageSize: 200, idleTimeoutMs: 10_000 }, async (b) => {
+    withBoard({ pageSize: 200, idleTimeoutMs: 10_000, window: 0 }, async (b) => {
       const n = 20_000;
       const text = (i: number) => `message ${i} ` + 'x'.repeat(100);
       await b.store.append(Array.from({ length: n }, (_, i) => msg(text(i))));
