@@ -3,11 +3,13 @@
  * chat"): `GET%` lists the newest messages that fit the window (20 by default), oldest first,
  * written exactly as Python's repr writes them; `GET<n>%` asks for a number of its own; the
  * flags change the window; with a byte bound the original client's single 1,024-byte read
- * holds the whole answer, newest post included.
+ * holds the whole answer, newest post included. And the `nc` transcript of a kept connection
+ * in that document is what a terminal really shows.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoardClient, ChatClient, ask, startBoard, startChat, type Chat } from '../fixtures/classic/harness.js';
 import { spawnServer } from '../helpers/spawn-server.js';
@@ -147,6 +149,43 @@ describe('the window options', () => {
       s.proc.kill('SIGTERM');
       await s.exit();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the keep-alive transcript in docs/classic-board.md', () => {
+  it('is what nc on a terminal really shows: each answer ends with its %, the next request follows it', async () => {
+    const doc = readFileSync(new URL('../../docs/classic-board.md', import.meta.url), 'utf8');
+    const block = /```\n(\$ nc localhost 8080\n[\s\S]*?)```/.exec(doc.slice(doc.indexOf('### Keep-alive')))?.[1];
+    assert.ok(block, 'the transcript is in the Keep-alive section');
+    const [prompt, first, ...rest] = block.trimEnd().split('\n');
+    assert.equal(prompt, '$ nc localhost 8080');
+    // Each later line is an answer (up to its first %: board texts never hold one) and what was typed next.
+    const typed = [first!];
+    const answers: string[] = [];
+    for (const line of rest) {
+      const cut = line.indexOf('%') + 1;
+      assert.ok(cut > 0, `an answer on: ${line}`);
+      answers.push(line.slice(0, cut));
+      if (cut < line.length) typed.push(line.slice(cut));
+    }
+    assert.equal(answers.length, typed.length, 'every request typed is answered');
+
+    // The board of "Trying it" (one post from nc), then the session, typed line by line.
+    const b = await startBoard();
+    const c = await BoardClient.connect(b.port);
+    try {
+      assert.equal(await ask(b.port, 'POSTHello from nc%'), 'MSGPosting Message!%');
+      let screen = '';
+      for (const t of typed) {
+        c.write(t + '\n');
+        screen += t + '\n' + (await c.next());
+      }
+      assert.equal(screen, block.slice(block.indexOf('\n') + 1).trimEnd());
+      assert.equal(c.rest, '', 'no line break or anything else after the answers');
+    } finally {
+      c.close();
+      await b.stop();
     }
   });
 });
