@@ -143,6 +143,8 @@ export async function runClassic(p: ClassicParams, dir: string, log: (s: string)
     let db = join(dir, 'classic.db');
     // The rate limit per address would measure the limiter, not the board.
     const extra = /--rate\b/.test(avail.help) ? ['--rate', '0'] : [];
+    // GET% lists a window of the newest posts by default; the scenario measures the whole board.
+    if (/--window\b/.test(avail.help)) extra.push('--window', '0');
     const start = async (): Promise<ServerHandle> => {
       const port = await freePort();
       return launch('lab93-classic', 'classic', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'classic', '--port', String(port), '--address', '127.0.0.1', '--db', db, ...extra], { dir, port }, { LAB93_DATA_DIR: dir });
