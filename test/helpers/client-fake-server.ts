@@ -1,7 +1,7 @@
 /**
  * A scriptable fake lab93 server for the client's protocol edge cases (rate limiting, a reset
- * store, a silent server): real TCP on port 0, base64 frames; the test reads what the client
- * sent and decides what to answer.
+ * store, a silent server, a hostile server): real TCP on port 0, base64 frames; the test reads
+ * what the client sent and decides what to answer, or lets serve() answer like a small server.
  */
 import net from 'node:net';
 import { once } from 'node:events';
@@ -15,13 +15,17 @@ export class FakeConn {
   private cursor = 0;
   private waiters: Array<() => void> = [];
   closed = false;
+  /** Called with each packet as it arrives (serve() uses it). */
+  onPacket: ((p: Packet) => void) | null = null;
 
   constructor(readonly socket: net.Socket) {
     const splitter = new LineSplitter(1 << 24);
     socket.on('data', (chunk: Buffer) => {
       for (const line of splitter.push(chunk).lines) {
         const d = decodeFrame(line, 'base64');
-        this.received.push(d.ok ? d.value : { type: '__bad__' });
+        const p = d.ok ? d.value : { type: '__bad__' };
+        this.received.push(p);
+        this.onPacket?.(p);
       }
       this.wake();
     });
@@ -40,6 +44,12 @@ export class FakeConn {
 
   send(p: Packet): void {
     if (!this.socket.destroyed) this.socket.write(encodeFrame(p, 'base64'));
+  }
+
+  /** Any bytes, as they are: a newline is added unless `text` ends with one. */
+  sendRaw(text: string | Buffer): void {
+    const b = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
+    if (!this.socket.destroyed) this.socket.write(b[b.length - 1] === 10 ? b : Buffer.concat([b, Buffer.from('\n')]));
   }
 
   /** The next packet (after those already taken) matching `type`; fails after `ms`. */
@@ -74,10 +84,15 @@ export class FakeConn {
   }
 }
 
+/** What serve() does after `welcome` and before `synced` on the n-th connection (0 first). */
+export type AfterWelcome = (c: FakeConn, n: number, hello: Packet) => void;
+
 export class FakeServer {
   readonly conns: FakeConn[] = [];
   private waiters: Array<(c: FakeConn) => void> = [];
   private taken = 0;
+  private serving: AfterWelcome | null = null;
+  private nextId = 1000;
 
   private constructor(readonly server: net.Server, readonly port: number) {}
 
@@ -95,6 +110,7 @@ export class FakeServer {
   private accept(s: net.Socket): void {
     const c = new FakeConn(s);
     this.conns.push(c);
+    if (this.serving) this.answer(c, this.conns.length - 1, this.serving);
     const w = this.waiters.shift();
     if (w) {
       this.taken++;
@@ -119,6 +135,29 @@ export class FakeServer {
     c.send({ type: 'welcome', username: hello.username, last_id: lastId, users: [hello.username], rooms: hello.rooms, server: 'fake', protocol: 1 });
     for (const m of backlog) c.send(m);
     c.send({ type: 'synced', last_id: lastId, missed: backlog.length });
+  }
+
+  /**
+   * From now on, answers every new connection like a small server: `welcome`, then `afterWelcome`
+   * (the test's script: a backlog, a hostile frame…), then `synced`; an ack for each message
+   * (ids from 1001 up; welcome's last_id is the highest so far); a pong for each ping.
+   */
+  serve(afterWelcome: AfterWelcome = () => {}): void {
+    this.serving = afterWelcome;
+  }
+
+  private answer(c: FakeConn, n: number, afterWelcome: AfterWelcome): void {
+    c.onPacket = (p) => {
+      if (p.type === 'hello') {
+        c.send({ type: 'welcome', username: p.username, last_id: this.nextId, users: [p.username], rooms: p.rooms, server: 'fake', protocol: 1 });
+        afterWelcome(c, n, p);
+        c.send({ type: 'synced', last_id: this.nextId, missed: 0 });
+      } else if (p.type === 'message') {
+        c.send({ type: 'ack', uid: p.uid, id: ++this.nextId, timestamp: Date.now() / 1000 });
+      } else if (p.type === 'ping') {
+        c.send({ type: 'pong' });
+      }
+    };
   }
 
   async close(): Promise<void> {

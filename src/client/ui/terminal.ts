@@ -25,7 +25,9 @@ class TerminalUi {
   private room: string;
   private readonly rooms: string[];
   private topic: string | null = null;
+  /** The backlog arriving: only its newest MAX_MISSED_SHOWN are held (the rest is in the local store), and a count. */
   private missed: ChatMessage[] = [];
+  private missedCount = 0;
   private work: Promise<void> = Promise.resolve();
   private readonly listeners: Array<[string, (...a: any[]) => void]> = [];
 
@@ -80,13 +82,21 @@ class TerminalUi {
     this.listeners.push([event, fn]);
   }
 
+  private holdMissed(m: ChatMessage): void {
+    this.missedCount++;
+    this.missed.push(m);
+    if (this.missed.length > MAX_MISSED_SHOWN) this.missed.shift();
+  }
+
   private flushMissed(): void {
     const ms = this.missed;
+    const count = this.missedCount;
     this.missed = [];
-    if (ms.length === 0) return;
-    const lines = [this.dim(missedSeparator(ms.length))];
-    if (ms.length > MAX_MISSED_SHOWN) lines.push(this.dim(`   (${ms.length - MAX_MISSED_SHOWN} older ones are in the local history; /history shows more)`));
-    for (const m of ms.slice(-MAX_MISSED_SHOWN)) lines.push(this.fmt(m));
+    this.missedCount = 0;
+    if (count === 0) return;
+    const lines = [this.dim(missedSeparator(count))];
+    if (count > ms.length) lines.push(this.dim(`   (${count - ms.length} older ones are in the local history; /history shows more)`));
+    for (const m of ms) lines.push(this.fmt(m));
     this.screen.print(lines.join('\n'));
   }
 
@@ -100,7 +110,7 @@ class TerminalUi {
     if (b.pendingCount() > 0) this.info(`${b.pendingCount()} message(s) from last time are queued and will be sent when connected`);
 
     this.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
-      if (info?.missed) this.missed.push(m);
+      if (info?.missed) this.holdMissed(m);
       else this.screen.print(this.fmt(m));
     });
     this.on('synced', () => this.flushMissed());
