@@ -5,10 +5,26 @@
  */
 import net from 'node:net';
 import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/frame.js';
 
 export type Packet = Record<string, any>;
+
+/** A message packet from bob as a server sends it. */
+export function serverMessage(id: number, content: string, extra: Packet = {}): Packet {
+  return { type: 'message', id, uid: `x${id}`, username: 'bob', subject: null, content, room: 'lobby', to: null, timestamp: 1000 + id, ...extra };
+}
+
+/** A terminal for the chat UI without a real one: what it prints, escape sequences removed. */
+export function fakeTty(): { input: PassThrough & { isTTY: boolean }; output: PassThrough & { isTTY: boolean; columns: number }; text(): string } {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  let out = '';
+  output.setEncoding('utf8');
+  output.on('data', (c: string) => (out += c));
+  return { input, output, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
+}
 
 export class FakeConn {
   readonly received: Packet[] = [];
@@ -44,6 +60,15 @@ export class FakeConn {
 
   send(p: Packet): void {
     if (!this.socket.destroyed) this.socket.write(encodeFrame(p, 'base64'));
+  }
+
+  /** `count` messages with ids from `firstId` up, written in large chunks, as a server streams a backlog. */
+  sendBacklog(firstId: number, count: number, content = (id: number) => `backlog message ${id}`): void {
+    for (let start = 0; start < count; start += 1000) {
+      const frames: Buffer[] = [];
+      for (let i = start; i < Math.min(count, start + 1000); i++) frames.push(encodeFrame(serverMessage(firstId + i, content(firstId + i)), 'base64'));
+      if (!this.socket.destroyed) this.socket.write(Buffer.concat(frames));
+    }
   }
 
   /** Any bytes, as they are: a newline is added unless `text` ends with one. */

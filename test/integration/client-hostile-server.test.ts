@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ChatMessage } from '../../src/client/backend.js';
 import type { Clock } from '../../src/client/clock.js';
 import { RepeaterConnection, ServerError, type RepeaterOptions } from '../../src/client/connection.js';
-import { FakeServer, type FakeConn } from '../helpers/client-fake-server.js';
+import { FakeServer, serverMessage, type FakeConn } from '../helpers/client-fake-server.js';
 import { clientTempDir, nextEvent, removeTempDir, until } from '../helpers/client-server.js';
 
 /** The line of issue 8 that killed `lab93 connect`: a Python escape above U+10FFFF. */
@@ -19,7 +19,7 @@ const frame = (p: unknown): string => b64(JSON.stringify(p));
 /** What the user reads about a bad frame: ignored (decoders total) or a closed connection (a decoder still throwing). */
 const BAD_FRAME_NOTICE = /^(ignored a bad frame from the server \(.+\)|could not handle what the server sent \(.+\); reconnecting)$/;
 
-const msg = (id: number, content: string, extra: Record<string, unknown> = {}) => ({ type: 'message', id, uid: `x${id}`, username: 'bob', subject: null, content, room: 'lobby', to: null, timestamp: 1000 + id, ...extra });
+const msg = serverMessage;
 
 /** A clock whose timers run only when the test says so: the reconnect delays are read, not waited for. */
 class ManualClock implements Clock {

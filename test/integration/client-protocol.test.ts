@@ -9,7 +9,7 @@ import type { ChatMessage } from '../../src/client/backend.js';
 import { backoffDelay } from '../../src/client/clock.js';
 import { RepeaterConnection, type RepeaterOptions } from '../../src/client/connection.js';
 import { LocalStore } from '../../src/client/local-store.js';
-import { FakeServer } from '../helpers/client-fake-server.js';
+import { FakeServer, serverMessage } from '../helpers/client-fake-server.js';
 import { clientTempDir, nextEvent, removeTempDir } from '../helpers/client-server.js';
 
 describe('repeater client protocol details (fake server)', () => {
@@ -22,7 +22,7 @@ describe('repeater client protocol details (fake server)', () => {
     open.push(c);
     return c;
   }
-  const msg = (id: number, content: string, extra: Record<string, unknown> = {}) => ({ type: 'message', id, uid: `x${id}`, username: 'bob', subject: null, content, room: 'lobby', to: null, timestamp: 1000 + id, ...extra });
+  const msg = serverMessage;
 
   before(async () => {
     dir = clientTempDir();

@@ -8,6 +8,7 @@ import type { BackendState, ChatBackend, ChatMessage } from '../backend.js';
 import { formatMessage, missedSeparator } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
 import { HELP_LINES, parseCommand, type Command } from './commands.js';
+import { MissedTail } from './missed-tail.js';
 import type { ChatUiOptions } from './options.js';
 import { Screen } from './screen.js';
 
@@ -25,9 +26,8 @@ class TerminalUi {
   private room: string;
   private readonly rooms: string[];
   private topic: string | null = null;
-  /** The backlog arriving: only its newest MAX_MISSED_SHOWN are held (the rest is in the local store), and a count. */
-  private missed: ChatMessage[] = [];
-  private missedCount = 0;
+  /** The backlog arriving: its newest MAX_MISSED_SHOWN and a count (the rest is in the local store). */
+  private readonly missed = new MissedTail<ChatMessage>(MAX_MISSED_SHOWN);
   private work: Promise<void> = Promise.resolve();
   private readonly listeners: Array<[string, (...a: any[]) => void]> = [];
 
@@ -82,17 +82,8 @@ class TerminalUi {
     this.listeners.push([event, fn]);
   }
 
-  private holdMissed(m: ChatMessage): void {
-    this.missedCount++;
-    this.missed.push(m);
-    if (this.missed.length > MAX_MISSED_SHOWN) this.missed.shift();
-  }
-
   private flushMissed(): void {
-    const ms = this.missed;
-    const count = this.missedCount;
-    this.missed = [];
-    this.missedCount = 0;
+    const { count, newest: ms } = this.missed.take();
     if (count === 0) return;
     const lines = [this.dim(missedSeparator(count))];
     if (count > ms.length) lines.push(this.dim(`   (${count - ms.length} older ones are in the local history; /history shows more)`));
@@ -110,7 +101,7 @@ class TerminalUi {
     if (b.pendingCount() > 0) this.info(`${b.pendingCount()} message(s) from last time are queued and will be sent when connected`);
 
     this.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
-      if (info?.missed) this.holdMissed(m);
+      if (info?.missed) this.missed.push(m);
       else this.screen.print(this.fmt(m));
     });
     this.on('synced', () => this.flushMissed());
