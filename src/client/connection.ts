@@ -147,6 +147,8 @@ export function packetToChat(p: MessagePacket): ChatMessage {
 const ANSWERS = new Set(['joined', 'left', 'who', 'history']);
 /** Faults further apart than this start the backoff from the bottom again. */
 const FAULT_MEMORY_MS = 60_000;
+const BAD_FRAMES = { one: 'bad frame from the server', many: 'bad frames from the server' };
+const FAULTS = { one: 'fault handling what the server sent', many: 'faults handling what the server sent' };
 
 /** A lab93 repeater server as a ChatBackend. Events are those of ChatBackend. */
 export class RepeaterConnection extends EventEmitter implements ChatBackend {
@@ -305,6 +307,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     try {
       fn();
     } catch (err) {
+      socket.destroy();
       this.inbound = [];
       const e = err instanceof Error ? err : new Error(String(err));
       this.log?.debug({ err: e, host: this.host, port: this.port }, 'client: fault while handling data from the server; closing the connection');
@@ -313,8 +316,12 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.faults++;
       this.lastFaultAt = now;
       this.lastError = 'closed after an internal error';
-      this.notices.report('fault', `could not handle what the server sent (${sanitizeLine(`${e.name}: ${e.message}`).slice(0, 160)}); reconnecting`, 'faults handling what the server sent');
-      socket.destroy();
+      try {
+        this.notices.report('fault', `could not handle what the server sent (${sanitizeLine(`${e.name}: ${e.message}`).slice(0, 160)}); reconnecting`, FAULTS);
+      } catch (again) {
+        // A notice listener failing too must not undo the containment.
+        this.log?.debug({ err: again }, 'client: a notice listener failed');
+      }
     }
   }
 
@@ -422,7 +429,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
 
   /** One line, whatever the server sent; a flood of them is summed up (NoticeThrottle). */
   private badFrame(why: string): void {
-    this.notices.report('bad-frame', `ignored a bad frame from the server (${sanitizeLine(why).slice(0, 160)})`, 'bad frames from the server');
+    this.notices.report('bad-frame', `ignored a bad frame from the server (${sanitizeLine(why).slice(0, 160)})`, BAD_FRAMES);
   }
 
   /** A bad answer to join/leave/who/history fails that request now rather than after its timeout. */

@@ -6,6 +6,12 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 
+/** What is counted, for the summary line: "1 more bad frame…", "5 more bad frames…". */
+export interface Counted {
+  one: string;
+  many: string;
+}
+
 interface Kind {
   until: number;
   suppressed: number;
@@ -21,8 +27,8 @@ export class NoticeThrottle {
     private readonly windowMs: number,
   ) {}
 
-  /** `text` now, or counted; `plural` names what was counted ("bad frames from the server"). */
-  report(kind: string, text: string, plural: string): void {
+  /** `text` now, or counted as one more of `what`. */
+  report(kind: string, text: string, what: Counted): void {
     const now = this.clock.now();
     let k = this.kinds.get(kind);
     if (!k) {
@@ -35,10 +41,10 @@ export class NoticeThrottle {
       return;
     }
     k.suppressed++;
-    if (k.timer === null) k.timer = this.clock.setTimeout(() => this.summarise(k, plural), Math.max(0, k.until - now));
+    if (k.timer === null) k.timer = this.clock.setTimeout(() => this.summarise(k, what), Math.max(0, k.until - now));
   }
 
-  private summarise(k: Kind, plural: string): void {
+  private summarise(k: Kind, what: Counted): void {
     k.timer = null;
     if (k.suppressed === 0) return;
     const n = k.suppressed;
@@ -46,7 +52,7 @@ export class NoticeThrottle {
     // A flood that goes on gets one line per window, not one per frame.
     k.until = this.clock.now() + this.windowMs;
     const window = this.windowMs >= 1000 ? `${Math.round(this.windowMs / 1000)} s` : `${this.windowMs} ms`;
-    this.show(`${n} more ${plural} in the last ${window}`);
+    this.show(`${n} more ${n === 1 ? what.one : what.many} in the last ${window}`);
   }
 
   /** Stops the timers; what was counted and not shown yet is dropped. */

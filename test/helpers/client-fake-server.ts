@@ -6,10 +6,49 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import type { Clock } from '../../src/client/clock.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/frame.js';
 
 export type Packet = Record<string, any>;
+
+/** A clock whose timers run only when the test says so: the reconnect delays are read, not waited for. */
+export class ManualClock implements Clock {
+  t = 1_000_000;
+  private seq = 0;
+  readonly timers = new Map<number, { fn: () => void; ms: number; at: number }>();
+  last = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.timers.set(++this.seq, { fn, ms, at: this.t + ms });
+    this.last = this.seq;
+    return this.seq;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** Runs every timer due by now + `ms`, in order. */
+  advance(ms: number): void {
+    this.t += ms;
+    for (const [id, t] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
+      if (t.at > this.t || !this.timers.has(id)) continue;
+      this.timers.delete(id);
+      t.fn();
+    }
+  }
+
+  /** Runs the newest timer (the reconnect, right after 'offline'); returns its delay. */
+  runLast(): number {
+    const t = this.timers.get(this.last);
+    if (!t) throw new Error('no timer is pending');
+    this.timers.delete(this.last);
+    this.t += t.ms;
+    t.fn();
+    return t.ms;
+  }
+}
 
 /** A message packet from bob as a server sends it. */
 export function serverMessage(id: number, content: string, extra: Packet = {}): Packet {

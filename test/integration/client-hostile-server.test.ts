@@ -7,9 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ChatMessage } from '../../src/client/backend.js';
-import type { Clock } from '../../src/client/clock.js';
 import { RepeaterConnection, ServerError, type RepeaterOptions } from '../../src/client/connection.js';
-import { FakeServer, serverMessage, type FakeConn } from '../helpers/client-fake-server.js';
+import { FakeServer, ManualClock, serverMessage, type FakeConn } from '../helpers/client-fake-server.js';
 import { clientTempDir, nextEvent, removeTempDir, until } from '../helpers/client-server.js';
 
 /** The line of issue 8 that killed `lab93 connect`: a Python escape above U+10FFFF. */
@@ -20,34 +19,6 @@ const frame = (p: unknown): string => b64(JSON.stringify(p));
 const BAD_FRAME_NOTICE = /^(ignored a bad frame from the server \(.+\)|could not handle what the server sent \(.+\); reconnecting)$/;
 
 const msg = serverMessage;
-
-/** A clock whose timers run only when the test says so: the reconnect delays are read, not waited for. */
-class ManualClock implements Clock {
-  t = 1_000_000;
-  private seq = 0;
-  readonly timers = new Map<number, { fn: () => void; ms: number }>();
-  last = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.timers.set(++this.seq, { fn, ms });
-    this.last = this.seq;
-    return this.seq;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number);
-  }
-  /** Runs the newest timer (the reconnect, right after 'offline'); returns its delay. */
-  runLast(): number {
-    const t = this.timers.get(this.last);
-    assert.ok(t, 'a timer is pending');
-    this.timers.delete(this.last);
-    this.t += t.ms;
-    t.fn();
-    return t.ms;
-  }
-}
 
 describe('repeater client against a hostile server (fake server)', () => {
   let dir: string;
