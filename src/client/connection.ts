@@ -29,17 +29,15 @@ import { clientDbPath } from '../config/paths.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { DEFAULT_ROOM } from '../protocol/limits.js';
-import type {
-  AckPacket, ErrorPacket, HistoryPacket, JoinedPacket, LeftPacket, MessagePacket, SyncedPacket, WelcomePacket, WhoPacket,
-} from '../protocol/packets.js';
+import type { AckPacket, ErrorPacket, HistoryPacket, MessagePacket, SyncedPacket, WelcomePacket, WhoPacket } from '../protocol/packets.js';
 import {
-  DEFAULT_SERVER_PACKET_LIMITS, describeServerPacketError, parseServerPacket,
-  type ServerPacketError, type ServerPacketLimits, type ValidServerPacket,
+  DEFAULT_SERVER_PACKET_LIMITS, describeServerPacketError, parseServerPacket, type ServerPacketLimits, type ValidServerPacket,
 } from '../protocol/server-packets.js';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './backend.js';
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
 import { NoticeThrottle } from './notice-throttle.js';
+import { PendingRequests, type Answer } from './requests.js';
 import { sanitizeLine } from './sanitize.js';
 
 /** Debug logging of the client; a pino logger fits. */
@@ -116,16 +114,6 @@ export class ServerError extends Error {
 
 type Phase = 'idle' | 'connecting' | 'hello' | 'syncing' | 'ready' | 'closed';
 
-type Answer = JoinedPacket | LeftPacket | WhoPacket | HistoryPacket;
-
-interface PendingRequest {
-  type: string;
-  room: string;
-  resolve(p: Answer): void;
-  reject(err: Error): void;
-  timer: TimerHandle;
-}
-
 interface Queued {
   entry: OutboxEntry;
   inflight: boolean;
@@ -143,8 +131,6 @@ export function packetToChat(p: MessagePacket): ChatMessage {
   };
 }
 
-/** Answers to requests: a bad one fails the request at once instead of letting it time out. */
-const ANSWERS = new Set(['joined', 'left', 'who', 'history']);
 /** Faults further apart than this start the backoff from the bottom again. */
 const FAULT_MEMORY_MS = 60_000;
 const BAD_FRAMES = { one: 'bad frame from the server', many: 'bad frames from the server' };
@@ -181,7 +167,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private inflight = 0;
   private retryAt = 0;
   private retryStreak = 0;
-  private pending: PendingRequest[] = [];
+  private readonly pending: PendingRequests;
   private sentSince: number | null = null;
   private missed = 0;
   private closing = false;
@@ -214,6 +200,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       maxFrameBytes: opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes,
       storeBatch: Math.max(1, opts.storeBatch ?? CLIENT_DEFAULTS.storeBatch),
     };
+    this.pending = new PendingRequests(this.clock, this.o.requestTimeoutMs);
     this.packetLimits = { ...DEFAULT_SERVER_PACKET_LIMITS, ...opts.packetLimits };
     this.log = opts.log;
     this.notices = new NoticeThrottle((text) => this.emit('notice', text), this.clock, opts.noticeIntervalMs ?? CLIENT_DEFAULTS.noticeIntervalMs);
@@ -338,22 +325,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.connectTimer = this.keepaliveTimer = this.retryTimer = null;
     for (const q of this.outbox.values()) q.inflight = false;
     this.inflight = 0;
-    this.failPending(new OfflineError('the connection to the server was lost'));
+    this.pending.failAll(new OfflineError('the connection to the server was lost'));
     if (this.closing) return;
     const detail = this.lastError || (wasOnline ? 'connection closed' : 'could not connect');
     this.lastError = '';
     this.setState('offline', detail);
     const delay = backoffDelay(Math.max(this.attempt++, this.faults), this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
     this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delay);
-  }
-
-  private failPending(err: Error): void {
-    const p = this.pending;
-    this.pending = [];
-    for (const r of p) {
-      this.clock.clearTimeout(r.timer);
-      r.reject(err);
-    }
   }
 
   private write(packet: object): void {
@@ -392,7 +370,9 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (r.kind === 'ignored') return;
     if (r.kind === 'invalid') {
       this.badFrame(describeServerPacketError(r.error));
-      return this.badAnswer(r.error);
+      // A bad answer to join/leave/who/history fails that request now, not after its timeout.
+      if (r.error.type !== null) this.pending.failOldest(new ServerError('bad_packet', `the server sent a bad answer (${sanitizeLine(r.error.message).slice(0, 160)})`), r.error.type);
+      return;
     }
     const p: ValidServerPacket = r.packet;
     // Messages are stored in batches; anything else first sees every message before it stored.
@@ -423,23 +403,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       case 'left':
       case 'who':
       case 'history':
-        return this.answer(p.type, p);
+        return this.pending.answer(p);
     }
   }
 
   /** One line, whatever the server sent; a flood of them is summed up (NoticeThrottle). */
   private badFrame(why: string): void {
     this.notices.report('bad-frame', `ignored a bad frame from the server (${sanitizeLine(why).slice(0, 160)})`, BAD_FRAMES);
-  }
-
-  /** A bad answer to join/leave/who/history fails that request now rather than after its timeout. */
-  private badAnswer(e: ServerPacketError): void {
-    if (e.type === null || !ANSWERS.has(e.type)) return;
-    const i = this.pending.findIndex((r) => r.type === e.type);
-    if (i === -1) return;
-    const [r] = this.pending.splice(i, 1);
-    this.clock.clearTimeout(r!.timer);
-    r!.reject(new ServerError('bad_packet', `the server sent a bad answer (${sanitizeLine(e.message).slice(0, 160)})`));
   }
 
   private onWelcome(p: WelcomePacket): void {
@@ -551,21 +521,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.pump();
       return;
     }
-    if (REQUEST_ERRORS.has(code) && this.pending.length > 0) {
-      const r = this.pending.shift()!;
-      this.clock.clearTimeout(r.timer);
-      r.reject(new ServerError(code, text));
-      return;
-    }
+    if (REQUEST_ERRORS.has(code) && this.pending.failOldest(new ServerError(code, text))) return;
     this.emit('notice', `server: ${text}`);
-  }
-
-  private answer(type: string, p: Answer): void {
-    const i = this.pending.findIndex((r) => r.type === type && r.room === p.room);
-    if (i === -1) return;
-    const [r] = this.pending.splice(i, 1);
-    this.clock.clearTimeout(r!.timer);
-    r!.resolve(p);
   }
 
   // ---- outbound ---------------------------------------------------------------------------
@@ -612,14 +569,9 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
 
   private request<A extends Answer>(packet: Record<string, unknown> & { type: string; room: string }, answer: A['type']): Promise<A> {
     if (!this.online) return Promise.reject(new OfflineError('offline'));
-    return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.pending = this.pending.filter((r) => r.timer !== timer);
-        reject(new OfflineError(`no answer to ${packet.type} from the server`));
-      }, this.o.requestTimeoutMs);
-      this.pending.push({ type: answer, room: packet.room, resolve: resolve as (p: Answer) => void, reject, timer });
-      this.write(packet);
-    });
+    const answered = this.pending.wait<A>(answer, packet.room, () => new OfflineError(`no answer to ${packet.type} from the server`));
+    this.write(packet);
+    return answered;
   }
 
   async join(room: string): Promise<void> {
@@ -711,7 +663,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.socket = null;
     this.phase = 'closed';
     this.notices.dispose();
-    this.failPending(new OfflineError('closed'));
+    this.pending.failAll(new OfflineError('closed'));
     if (this.ownsStore) this.store.close();
   }
 }
