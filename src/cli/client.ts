@@ -6,13 +6,16 @@
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ChatMessage } from '../client/backend.js';
-import { RepeaterConnection } from '../client/connection.js';
+import { CLIENT_DEFAULTS, RepeaterConnection, type RepeaterOptions } from '../client/connection.js';
 import { formatJsonLine } from '../client/format.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { runChatUi } from '../client/ui/index.js';
+import { pacedWriter } from '../client/ui/pipe.js';
 import { clientDbPath } from '../config/paths.js';
+import { createLogger } from '../log/index.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
 import { checkName } from '../protocol/packets.js';
+import { DEFAULT_SERVER_PACKET_LIMITS } from '../protocol/server-packets.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -51,11 +54,31 @@ export interface ClientTarget {
   port: number;
   username: string;
   room: string;
+  /** --max-frame, --max-text: what the client accepts from the server. */
+  limits?: ClientLimits;
+}
+
+export interface ClientLimits {
+  maxFrameBytes?: number;
+  maxTextBytes?: number;
+}
+
+/**
+ * The connection options every client command shares: its limits, and a debug log on stderr
+ * when LAB93_LOG_LEVEL=debug (faults while handling the server's data, with their stack).
+ */
+function connectionOptions(t: ClientTarget): Partial<RepeaterOptions> {
+  const o: Partial<RepeaterOptions> = {};
+  if (t.limits?.maxFrameBytes !== undefined) o.maxFrameBytes = t.limits.maxFrameBytes;
+  if (t.limits?.maxTextBytes !== undefined) o.packetLimits = { maxTextBytes: t.limits.maxTextBytes };
+  const level = process.env.LAB93_LOG_LEVEL;
+  if (level === 'debug' || level === 'trace') o.log = createLogger({ level, name: 'lab93-client' });
+  return o;
 }
 
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
 export async function runClient(t: ClientTarget): Promise<never> {
-  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: [t.room] });
+  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: [t.room] });
   // `lab93 connect host | head -3`: the reader went away; queued messages stay in the outbox.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -77,7 +100,7 @@ export interface SendOptions extends ClientTarget {
  * script that sees a failure may simply try again without risking a double.
  */
 export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const conn = new RepeaterConnection({ host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true });
+  const conn = new RepeaterConnection({ ...connectionOptions(o), host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true });
   let lastProblem = '';
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
@@ -116,10 +139,11 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   // Its own cursor file: a tail running in the background must not mark messages as seen for
   // the interactive client of the same user.
   const dbPath = clientDbPath(t.host, t.port).replace(/\.db$/, '.tail.db');
-  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true });
+  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true });
   process.stdout.on('error', () => void stop(0));
+  const print = pacedWriter(process.stdout, conn);
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
-    process.stdout.write(formatJsonLine(m, info?.missed ?? false) + '\n');
+    print(formatJsonLine(m, info?.missed ?? false) + '\n');
   });
   conn.on('notice', (text: string) => process.stderr.write(`lab93 tail: ${sanitizeLine(text)}\n`));
   conn.on('state', (s: string, detail?: string) => {
@@ -139,15 +163,34 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
 
 // ---- command-line wiring ------------------------------------------------------------------
 
-interface TargetFlags { address?: string; port?: string; name?: string; room?: string }
+interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string }
 
 function target(f: TargetFlags): ClientTarget {
+  const limits: ClientLimits = {};
+  if (f.maxFrame !== undefined) limits.maxFrameBytes = atLeast(f.maxFrame, '--max-frame', 1024);
+  if (f.maxText !== undefined) limits.maxTextBytes = atLeast(f.maxText, '--max-text', 1);
   return {
     host: f.address ?? DEFAULT_HOST,
     port: f.port === undefined ? DEFAULT_PORT : parsePort(f.port),
     username: resolveUsername(f.name),
     room: resolveRoom(f.room),
+    limits,
   };
+}
+
+function atLeast(value: string, flag: string, min: number): number {
+  const n = parsePositiveInt(value, flag);
+  if (n < min) throw new UsageError(`${flag} must be at least ${min}, not "${value}"`);
+  return n;
+}
+
+const MIB = 1024 * 1024;
+
+/** What the client accepts from a server: the same flags for connect, send and tail (docs/security-notes/client.md). */
+function addClientLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-frame <bytes>', `longest line accepted from the server (default ${CLIENT_DEFAULTS.maxFrameBytes / MIB} MiB)`)
+    .option('--max-text <bytes>', `longest message text or subject accepted from the server (default ${DEFAULT_SERVER_PACKET_LIMITS.maxTextBytes / MIB} MiB)`);
 }
 
 /** --name and --room, for the root command (`-r -c`) and the client subcommands. */
@@ -158,11 +201,11 @@ export function addIdentityOptions(cmd: Command): Command {
 }
 
 function addTargetOptions(cmd: Command): Command {
-  return addIdentityOptions(
+  return addClientLimitOptions(addIdentityOptions(
     cmd
       .addOption(new Option('-a, --address <host>', `server to connect to (default ${DEFAULT_HOST})`).env('LAB93_ADDRESS'))
       .addOption(new Option('-p, --port <port>', `server port (default ${DEFAULT_PORT})`).env('LAB93_PORT')),
-  );
+  ));
 }
 
 /** `lab93 -r -c`: the root command's flags, already parsed. */
@@ -179,14 +222,14 @@ export async function startClientFromFlags(f: TargetFlags): Promise<never> {
 
 /** Adds `connect`, `send` and `tail` to the program. */
 export function registerClientCommands(program: Command): void {
-  addIdentityOptions(
+  addClientLimitOptions(addIdentityOptions(
     program
       .command('connect')
       .description('join the room hosted on HOST (same as -r -c -a HOST -p PORT)')
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
       .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
       .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
-  ).action((hostPort: string, f: TargetFlags) => {
+  )).action((hostPort: string, f: TargetFlags) => {
     const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
     return runClient({ ...target(f), host, port });
   });

@@ -73,5 +73,11 @@ export interface ChatBackend extends EventEmitter {
   scan?(): Promise<ScanEntry[]>;
   /** Broadcast mode: the peers connected now. */
   peers?(): Array<{ name: string; address: string; users: string[] }>;
+  /**
+   * Stop and go on reading from the network, for a front end whose output is behind (a pipe
+   * read slowly): what arrives then waits in the kernel instead of in our memory. Optional.
+   */
+  pauseInbound?(): void;
+  resumeInbound?(): void;
   close(): Promise<void>;
 }

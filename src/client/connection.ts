@@ -16,6 +16,11 @@
  *   dead Wi-Fi is noticed;
  * - `rate_limited` (and other "not stored, try again" errors) put the message back in the queue
  *   and sending resumes after a delay.
+ *
+ * And it survives its server (issue 8, item 6): every frame goes through the total validator of
+ * src/protocol/server-packets.ts, so a bad one is a one-line notice, never a crash; anything that
+ * still throws while handling the server's data closes this connection only (guard()); and a
+ * backlog of any size is written to the local store a batch at a time as it arrives, never held.
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -24,11 +29,30 @@ import { clientDbPath } from '../config/paths.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { DEFAULT_ROOM } from '../protocol/limits.js';
-import type { MessagePacket } from '../protocol/packets.js';
+import type { AckPacket, ErrorPacket, HistoryPacket, MessagePacket, SyncedPacket, WelcomePacket, WhoPacket } from '../protocol/packets.js';
+import {
+  DEFAULT_SERVER_PACKET_LIMITS, describeServerPacketError, parseServerPacket, type ServerPacketLimits, type ValidServerPacket,
+} from '../protocol/server-packets.js';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './backend.js';
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
+import { NoticeThrottle } from './notice-throttle.js';
+import { PendingRequests, type Answer } from './requests.js';
 import { sanitizeLine } from './sanitize.js';
+
+/** Debug logging of the client; a pino logger fits. */
+export interface ClientLog {
+  debug(obj: object, msg: string): void;
+}
+
+/** Client-side limits and their defaults (docs/security-notes/client.md). */
+export const CLIENT_DEFAULTS = Object.freeze({
+  /** A history page of 1000 big messages must fit; a line without end must not grow forever. */
+  maxFrameBytes: 64 * 1024 * 1024,
+  /** Messages stored per transaction while a backlog streams in. */
+  storeBatch: 500,
+  noticeIntervalMs: 10_000,
+});
 
 export interface RepeaterOptions {
   host: string;
@@ -63,6 +87,17 @@ export interface RepeaterOptions {
   window?: number;
   /** Longest frame accepted from the server (default 64 MiB: a history page can be big). */
   maxFrameBytes?: number;
+  /** Longest names and texts accepted in the server's packets (see server-packets.ts). */
+  packetLimits?: Partial<ServerPacketLimits>;
+  /**
+   * Received messages are stored in transactions of at most this many (default 500): a backlog
+   * of any size is written as it arrives and only one batch is ever held in memory.
+   */
+  storeBatch?: number;
+  /** Bad frames from the server: the first is a notice, the next ones one summary line per this (default 10 s). */
+  noticeIntervalMs?: number;
+  /** Debug log: faults while handling the server's data are logged here with their stack. */
+  log?: ClientLog;
 }
 
 /** The request failed because the connection is not there; the caller may fall back or retry. */
@@ -78,14 +113,6 @@ export class ServerError extends Error {
 }
 
 type Phase = 'idle' | 'connecting' | 'hello' | 'syncing' | 'ready' | 'closed';
-
-interface PendingRequest {
-  type: string;
-  room: string;
-  resolve(p: Record<string, unknown>): void;
-  reject(err: Error): void;
-  timer: TimerHandle;
-}
 
 interface Queued {
   entry: OutboxEntry;
@@ -104,9 +131,10 @@ export function packetToChat(p: MessagePacket): ChatMessage {
   };
 }
 
-function isMessagePacket(p: Record<string, unknown>): p is MessagePacket & Record<string, unknown> {
-  return typeof p.id === 'number' && typeof p.username === 'string' && typeof p.content === 'string' && typeof p.timestamp === 'number';
-}
+/** Faults further apart than this start the backoff from the bottom again. */
+const FAULT_MEMORY_MS = 60_000;
+const BAD_FRAMES = { one: 'bad frame from the server', many: 'bad frames from the server' };
+const FAULTS = { one: 'fault handling what the server sent', many: 'faults handling what the server sent' };
 
 /** A lab93 repeater server as a ChatBackend. Events are those of ChatBackend. */
 export class RepeaterConnection extends EventEmitter implements ChatBackend {
@@ -119,7 +147,10 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private readonly ownsStore: boolean;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly o: Required<Pick<RepeaterOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'keepaliveMs' | 'deadAfterMs' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'retryMs' | 'window' | 'maxFrameBytes'>>;
+  private readonly o: Required<Pick<RepeaterOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'keepaliveMs' | 'deadAfterMs' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'retryMs' | 'window' | 'maxFrameBytes' | 'storeBatch'>>;
+  private readonly packetLimits: ServerPacketLimits;
+  private readonly notices: NoticeThrottle;
+  private readonly log: ClientLog | undefined;
 
   private _state: BackendState = 'connecting';
   private phase: Phase = 'idle';
@@ -136,11 +167,17 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private inflight = 0;
   private retryAt = 0;
   private retryStreak = 0;
-  private pending: PendingRequest[] = [];
+  private readonly pending: PendingRequests;
   private sentSince: number | null = null;
   private missed = 0;
   private closing = false;
   private lastError = '';
+  /** Received messages not stored yet: at most one batch (flushInbound). */
+  private inbound: Array<{ m: ChatMessage; missed: boolean }> = [];
+  /** Our reader is behind (pauseInbound): the socket is not read. */
+  private paused = false;
+  private faults = 0;
+  private lastFaultAt = -Infinity;
 
   constructor(opts: RepeaterOptions) {
     super();
@@ -160,8 +197,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
       retryMs: opts.retryMs ?? 1000,
       window: opts.window ?? 16,
-      maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
+      maxFrameBytes: opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes,
+      storeBatch: Math.max(1, opts.storeBatch ?? CLIENT_DEFAULTS.storeBatch),
     };
+    this.pending = new PendingRequests(this.clock, this.o.requestTimeoutMs);
+    this.packetLimits = { ...DEFAULT_SERVER_PACKET_LIMITS, ...opts.packetLimits };
+    this.log = opts.log;
+    this.notices = new NoticeThrottle((text) => this.emit('notice', text), this.clock, opts.noticeIntervalMs ?? CLIENT_DEFAULTS.noticeIntervalMs);
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
     if (opts.sendStoredOutbox !== false) {
@@ -205,26 +247,33 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     }, this.o.connectTimeoutMs);
     socket.on('connect', () => {
       if (this.socket !== socket) return;
-      this.phase = 'hello';
-      this.lastInbound = this.clock.now();
-      const last = this.store.lastSeen(this.username);
-      this.sentSince = last;
-      this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}) });
+      this.guard(socket, () => {
+        this.phase = 'hello';
+        this.lastInbound = this.clock.now();
+        const last = this.store.lastSeen(this.username);
+        this.sentSince = last;
+        this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}) });
+      });
     });
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
-      this.lastInbound = this.clock.now();
-      this.pingSent = false;
-      const r = splitter.push(chunk);
-      for (const line of r.lines) {
-        if (this.socket !== socket) return;
-        this.onFrame(line);
-      }
-      if (!r.ok) {
-        this.lastError = 'the server sent a frame over the size limit';
-        socket.destroy();
-      }
+      this.guard(socket, () => {
+        this.lastInbound = this.clock.now();
+        this.pingSent = false;
+        const r = splitter.push(chunk);
+        for (const line of r.lines) {
+          if (socket.destroyed) break;
+          this.onFrame(line);
+        }
+        // What this read brought is stored before the next read: write-through, one batch held at most.
+        this.flushInbound();
+        if (!r.ok) {
+          this.lastError = 'the server sent a frame over the size limit';
+          socket.destroy();
+        }
+      });
     });
+    if (this.paused) socket.pause();
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.lastError = err.code ?? err.message;
     });
@@ -233,30 +282,56 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     });
   }
 
+  /**
+   * A fault stays in its connection (docs/architecture.md): an exception while handling what the
+   * server sent (a decoder bug, a store error, a listener that throws) closes this connection
+   * only, with a notice and the stack in the debug log; the usual reconnect follows, with a
+   * backoff that keeps growing while faults repeat (a server that trips us right after `welcome`
+   * must not make us redial in a tight loop). Messages not stored yet are dropped: the cursor did
+   * not pass them, so the next catch-up brings them again.
+   */
+  private guard(socket: net.Socket, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      socket.destroy();
+      this.inbound = [];
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.log?.debug({ err: e, host: this.host, port: this.port }, 'client: fault while handling data from the server; closing the connection');
+      const now = this.clock.now();
+      if (now - this.lastFaultAt > FAULT_MEMORY_MS) this.faults = 0;
+      this.faults++;
+      this.lastFaultAt = now;
+      this.lastError = 'closed after an internal error';
+      try {
+        this.notices.report('fault', `could not handle what the server sent (${sanitizeLine(`${e.name}: ${e.message}`).slice(0, 160)}); reconnecting`, FAULTS);
+      } catch (again) {
+        // A notice listener failing too must not undo the containment.
+        this.log?.debug({ err: again }, 'client: a notice listener failed');
+      }
+    }
+  }
+
   private onClosed(): void {
     this.socket = null;
+    try {
+      this.flushInbound();
+    } catch {
+      this.inbound = []; // not stored: fetched again by the next catch-up
+    }
     const wasOnline = this.phase === 'syncing' || this.phase === 'ready';
     this.phase = this.closing ? 'closed' : 'idle';
     for (const t of [this.connectTimer, this.keepaliveTimer, this.retryTimer]) if (t !== null) this.clock.clearTimeout(t);
     this.connectTimer = this.keepaliveTimer = this.retryTimer = null;
     for (const q of this.outbox.values()) q.inflight = false;
     this.inflight = 0;
-    this.failPending(new OfflineError('the connection to the server was lost'));
+    this.pending.failAll(new OfflineError('the connection to the server was lost'));
     if (this.closing) return;
     const detail = this.lastError || (wasOnline ? 'connection closed' : 'could not connect');
     this.lastError = '';
     this.setState('offline', detail);
-    const delay = backoffDelay(this.attempt++, this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
+    const delay = backoffDelay(Math.max(this.attempt++, this.faults), this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
     this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delay);
-  }
-
-  private failPending(err: Error): void {
-    const p = this.pending;
-    this.pending = [];
-    for (const r of p) {
-      this.clock.clearTimeout(r.timer);
-      r.reject(err);
-    }
   }
 
   private write(packet: object): void {
@@ -270,6 +345,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.keepaliveTimer = this.clock.setTimeout(() => {
       this.keepaliveTimer = null;
       if (!this.socket) return;
+      // Not reading on purpose is not silence from the server.
+      if (this.paused) this.lastInbound = this.clock.now();
       const quiet = this.clock.now() - this.lastInbound;
       if (quiet >= this.o.deadAfterMs) {
         this.lastError = `no word from the server for ${Math.round(quiet / 1000)} s`;
@@ -288,17 +365,23 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private onFrame(line: Buffer): void {
     if (line.length === 0) return;
     const d = decodeFrame(line, 'base64');
-    if (!d.ok) {
-      this.emit('notice', `ignored an unreadable frame from the server (${d.message})`);
+    if (!d.ok) return this.badFrame(d.message);
+    const r = parseServerPacket(d.value, this.packetLimits);
+    if (r.kind === 'ignored') return;
+    if (r.kind === 'invalid') {
+      this.badFrame(describeServerPacketError(r.error));
+      // A bad answer to join/leave/who/history fails that request now, not after its timeout.
+      if (r.error.type !== null) this.pending.failOldest(new ServerError('bad_packet', `the server sent a bad answer (${sanitizeLine(r.error.message).slice(0, 160)})`), r.error.type);
       return;
     }
-    const p = d.value;
+    const p: ValidServerPacket = r.packet;
+    // Messages are stored in batches; anything else first sees every message before it stored.
+    if (p.type !== 'message') this.flushInbound();
     switch (p.type) {
       case 'welcome':
         return this.onWelcome(p);
       case 'message':
-        if (isMessagePacket(p)) this.onMessage(packetToChat(p));
-        return;
+        return this.onMessage(packetToChat(p));
       case 'synced':
         return this.onSynced(p);
       case 'ack':
@@ -311,28 +394,29 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       case 'pong':
         return;
       case 'presence':
-        if (typeof p.room === 'string' && typeof p.username === 'string' && (p.status === 'online' || p.status === 'offline')) {
-          this.emit('presence', { room: p.room, username: p.username, status: p.status });
-        }
+        this.emit('presence', { room: p.room, username: p.username, status: p.status });
         return;
       case 'bye':
-        this.lastError = typeof p.reason === 'string' ? `server said goodbye: ${sanitizeLine(p.reason)}` : 'server said goodbye';
+        this.lastError = p.reason !== undefined ? `server said goodbye: ${sanitizeLine(p.reason).slice(0, 200)}` : 'server said goodbye';
         return;
       case 'joined':
       case 'left':
       case 'who':
       case 'history':
-        return this.answer(p.type, p);
-      default:
-        return;
+        return this.pending.answer(p);
     }
   }
 
-  private onWelcome(p: Record<string, unknown>): void {
+  /** One line, whatever the server sent; a flood of them is summed up (NoticeThrottle). */
+  private badFrame(why: string): void {
+    this.notices.report('bad-frame', `ignored a bad frame from the server (${sanitizeLine(why).slice(0, 160)})`, BAD_FRAMES);
+  }
+
+  private onWelcome(p: WelcomePacket): void {
     if (this.phase !== 'hello') return;
     if (this.connectTimer !== null) this.clock.clearTimeout(this.connectTimer);
     this.connectTimer = null;
-    const lastId = typeof p.last_id === 'number' ? p.last_id : 0;
+    const lastId = p.last_id;
     if (this.sentSince !== null && lastId < this.sentSince) {
       // The server's ids now name other messages: keep our history, forget the ids, and come
       // back with since=0 to fetch everything the new store holds (all of it is new to us).
@@ -353,34 +437,51 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   }
 
   private onMessage(m: ChatMessage): void {
-    const syncing = this.phase === 'syncing';
     if (m.username === this.username && m.uid !== null && this.outbox.has(m.uid)) {
       // Our own message, stored before we saw its ack (the ack was lost with the connection,
       // or catch-up overtook it): this is the acknowledgement.
+      this.flushInbound();
       this.acknowledged(m);
-    } else if (this.store.add(m)) {
-      if (syncing) this.missed++;
-      this.emit('message', m, { missed: syncing });
+      if (m.id !== null) this.store.setLastSeen(this.username, m.id);
+      return;
     }
-    if (m.id !== null) this.store.setLastSeen(this.username, m.id);
+    this.inbound.push({ m, missed: this.phase === 'syncing' });
+    if (this.inbound.length >= this.o.storeBatch) this.flushInbound();
   }
 
-  private onSynced(p: Record<string, unknown>): void {
+  /**
+   * Stores the messages received so far in one transaction, the cursor with them, then shows the
+   * new ones (a message shown is a message stored). Called per batch, at the end of each read and
+   * before any other packet, so order is kept and a backlog of any size is never held whole.
+   */
+  private flushInbound(): void {
+    if (this.inbound.length === 0) return;
+    const batch = this.inbound;
+    this.inbound = [];
+    const fresh = new Set(this.store.addMany(batch.map((b) => b.m), this.username));
+    for (const { m, missed } of batch) {
+      if (!fresh.has(m)) continue;
+      if (missed) this.missed++;
+      this.emit('message', m, { missed });
+    }
+  }
+
+  private onSynced(p: SyncedPacket): void {
     if (this.phase !== 'syncing') return;
     this.phase = 'ready';
     // Catch-up covered everything of ours up to last_id: the cursor may move there.
-    if (typeof p.last_id === 'number') this.store.setLastSeen(this.username, p.last_id);
+    this.store.setLastSeen(this.username, p.last_id);
     this.emit('synced', { missed: this.missed });
   }
 
-  private onAck(p: Record<string, unknown>): void {
-    if (typeof p.uid !== 'string' || typeof p.id !== 'number') return;
+  private onAck(p: AckPacket): void {
+    if (p.uid === null) return;
     const q = this.outbox.get(p.uid);
     if (!q) return;
     const k = q.entry.packet;
     this.acknowledged({
       key: `r:${p.id}`, id: p.id, uid: k.uid, username: this.username, subject: k.subject ?? null, content: k.content,
-      room: k.room, to: k.to ?? null, timestamp: typeof p.timestamp === 'number' ? p.timestamp : this.clock.now() / 1000,
+      room: k.room, to: k.to ?? null, timestamp: p.timestamp,
     });
   }
 
@@ -395,10 +496,10 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.pump();
   }
 
-  private onError(p: Record<string, unknown>): void {
-    const code = typeof p.code === 'string' ? p.code : 'error';
-    const text = sanitizeLine(typeof p.message === 'string' ? p.message : code);
-    const q = typeof p.uid === 'string' ? this.outbox.get(p.uid) : undefined;
+  private onError(p: ErrorPacket): void {
+    const code = p.code;
+    const text = sanitizeLine(p.message).slice(0, 500);
+    const q = p.uid !== undefined ? this.outbox.get(p.uid) : undefined;
     if (q) {
       if (q.inflight) this.inflight--;
       q.inflight = false;
@@ -420,21 +521,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.pump();
       return;
     }
-    if (REQUEST_ERRORS.has(code) && this.pending.length > 0) {
-      const r = this.pending.shift()!;
-      this.clock.clearTimeout(r.timer);
-      r.reject(new ServerError(code, text));
-      return;
-    }
+    if (REQUEST_ERRORS.has(code) && this.pending.failOldest(new ServerError(code, text))) return;
     this.emit('notice', `server: ${text}`);
-  }
-
-  private answer(type: string, p: Record<string, unknown>): void {
-    const i = this.pending.findIndex((r) => r.type === type && (typeof p.room !== 'string' || r.room === p.room));
-    if (i === -1) return;
-    const [r] = this.pending.splice(i, 1);
-    this.clock.clearTimeout(r!.timer);
-    r!.resolve(p);
   }
 
   // ---- outbound ---------------------------------------------------------------------------
@@ -479,16 +567,11 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     return this.outbox.size;
   }
 
-  private request(packet: Record<string, unknown> & { type: string; room: string }, answer: string): Promise<Record<string, unknown>> {
+  private request<A extends Answer>(packet: Record<string, unknown> & { type: string; room: string }, answer: A['type']): Promise<A> {
     if (!this.online) return Promise.reject(new OfflineError('offline'));
-    return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.pending = this.pending.filter((r) => r.timer !== timer);
-        reject(new OfflineError(`no answer to ${packet.type} from the server`));
-      }, this.o.requestTimeoutMs);
-      this.pending.push({ type: answer, room: packet.room, resolve, reject, timer });
-      this.write(packet);
-    });
+    const answered = this.pending.wait<A>(answer, packet.room, () => new OfflineError(`no answer to ${packet.type} from the server`));
+    this.write(packet);
+    return answered;
   }
 
   async join(room: string): Promise<void> {
@@ -516,16 +599,16 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
 
   async who(room: string): Promise<string[]> {
     if (!this.online) throw new OfflineError('offline: the server is needed to know who is there');
-    const p = await this.request({ type: 'who', room }, 'who');
-    return Array.isArray(p.users) ? p.users.filter((u): u is string => typeof u === 'string') : [];
+    const p = await this.request<WhoPacket>({ type: 'who', room }, 'who');
+    return p.users;
   }
 
   /** From the server when online (and kept locally), else from the local history. */
   async history(room: string, limit: number): Promise<ChatMessage[]> {
     if (this.online) {
       try {
-        const p = await this.request({ type: 'history', room, limit }, 'history');
-        const ms = (Array.isArray(p.messages) ? p.messages : []).filter(isMessagePacket).map(packetToChat);
+        const p = await this.request<HistoryPacket>({ type: 'history', room, limit }, 'history');
+        const ms = p.messages.map(packetToChat);
         this.store.addMany(ms);
         return ms;
       } catch (err) {
@@ -537,6 +620,23 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
 
   recent(limit: number): ChatMessage[] {
     return this.store.recent(limit);
+  }
+
+  /**
+   * Stops reading from the server: whoever prints our messages is behind (a slow pipe). The rest
+   * waits in TCP; the server either waits too or cuts us for reading too slowly, and then the
+   * next catch-up brings what we did not read. resumeInbound() goes on.
+   */
+  pauseInbound(): void {
+    this.paused = true;
+    this.socket?.pause();
+  }
+
+  resumeInbound(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.lastInbound = this.clock.now();
+    this.socket?.resume();
   }
 
   /** Says bye, closes the socket and the store. Queued messages stay in the outbox for next time. */
@@ -562,7 +662,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     }
     this.socket = null;
     this.phase = 'closed';
-    this.failPending(new OfflineError('closed'));
+    this.notices.dispose();
+    this.pending.failAll(new OfflineError('closed'));
     if (this.ownsStore) this.store.close();
   }
 }

@@ -93,9 +93,21 @@ export class LocalStore {
     return r.changes > 0;
   }
 
-  /** Adds many in one transaction (a history page); returns the ones that were new. */
-  addMany(ms: ChatMessage[]): ChatMessage[] {
-    return this.db.transaction(() => ms.filter((m) => this.add(m)))();
+  /**
+   * Adds many in one transaction (a history page, a batch of the backlog); returns the ones that
+   * were new. With `cursorFor`, that user's cursor advances to the highest id of the batch in the
+   * same transaction: the cursor never runs ahead of what is stored.
+   */
+  addMany(ms: ChatMessage[], cursorFor?: string): ChatMessage[] {
+    return this.db.transaction(() => {
+      const fresh = ms.filter((m) => this.add(m));
+      if (cursorFor !== undefined) {
+        let top = -1;
+        for (const m of ms) if (m.id !== null && m.id > top) top = m.id;
+        if (top >= 0) this.s.setCursor.run(cursorFor, top);
+      }
+      return fresh;
+    })();
   }
 
   has(id: number): boolean {

@@ -1,27 +1,86 @@
 /**
  * A scriptable fake lab93 server for the client's protocol edge cases (rate limiting, a reset
- * store, a silent server): real TCP on port 0, base64 frames; the test reads what the client
- * sent and decides what to answer.
+ * store, a silent server, a hostile server): real TCP on port 0, base64 frames; the test reads
+ * what the client sent and decides what to answer, or lets serve() answer like a small server.
  */
 import net from 'node:net';
 import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Clock } from '../../src/client/clock.js';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/frame.js';
 
 export type Packet = Record<string, any>;
+
+/** A clock whose timers run only when the test says so: the reconnect delays are read, not waited for. */
+export class ManualClock implements Clock {
+  t = 1_000_000;
+  private seq = 0;
+  readonly timers = new Map<number, { fn: () => void; ms: number; at: number }>();
+  last = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.timers.set(++this.seq, { fn, ms, at: this.t + ms });
+    this.last = this.seq;
+    return this.seq;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** Runs every timer due by now + `ms`, in order. */
+  advance(ms: number): void {
+    this.t += ms;
+    for (const [id, t] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
+      if (t.at > this.t || !this.timers.has(id)) continue;
+      this.timers.delete(id);
+      t.fn();
+    }
+  }
+
+  /** Runs the newest timer (the reconnect, right after 'offline'); returns its delay. */
+  runLast(): number {
+    const t = this.timers.get(this.last);
+    if (!t) throw new Error('no timer is pending');
+    this.timers.delete(this.last);
+    this.t += t.ms;
+    t.fn();
+    return t.ms;
+  }
+}
+
+/** A message packet from bob as a server sends it. */
+export function serverMessage(id: number, content: string, extra: Packet = {}): Packet {
+  return { type: 'message', id, uid: `x${id}`, username: 'bob', subject: null, content, room: 'lobby', to: null, timestamp: 1000 + id, ...extra };
+}
+
+/** A terminal for the chat UI without a real one: what it prints, escape sequences removed. */
+export function fakeTty(): { input: PassThrough & { isTTY: boolean }; output: PassThrough & { isTTY: boolean; columns: number }; text(): string } {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  let out = '';
+  output.setEncoding('utf8');
+  output.on('data', (c: string) => (out += c));
+  return { input, output, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
+}
 
 export class FakeConn {
   readonly received: Packet[] = [];
   private cursor = 0;
   private waiters: Array<() => void> = [];
   closed = false;
+  /** Called with each packet as it arrives (serve() uses it). */
+  onPacket: ((p: Packet) => void) | null = null;
 
   constructor(readonly socket: net.Socket) {
     const splitter = new LineSplitter(1 << 24);
     socket.on('data', (chunk: Buffer) => {
       for (const line of splitter.push(chunk).lines) {
         const d = decodeFrame(line, 'base64');
-        this.received.push(d.ok ? d.value : { type: '__bad__' });
+        const p = d.ok ? d.value : { type: '__bad__' };
+        this.received.push(p);
+        this.onPacket?.(p);
       }
       this.wake();
     });
@@ -40,6 +99,21 @@ export class FakeConn {
 
   send(p: Packet): void {
     if (!this.socket.destroyed) this.socket.write(encodeFrame(p, 'base64'));
+  }
+
+  /** `count` messages with ids from `firstId` up, written in large chunks, as a server streams a backlog. */
+  sendBacklog(firstId: number, count: number, content = (id: number) => `backlog message ${id}`): void {
+    for (let start = 0; start < count; start += 1000) {
+      const frames: Buffer[] = [];
+      for (let i = start; i < Math.min(count, start + 1000); i++) frames.push(encodeFrame(serverMessage(firstId + i, content(firstId + i)), 'base64'));
+      if (!this.socket.destroyed) this.socket.write(Buffer.concat(frames));
+    }
+  }
+
+  /** Any bytes, as they are: a newline is added unless `text` ends with one. */
+  sendRaw(text: string | Buffer): void {
+    const b = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
+    if (!this.socket.destroyed) this.socket.write(b[b.length - 1] === 10 ? b : Buffer.concat([b, Buffer.from('\n')]));
   }
 
   /** The next packet (after those already taken) matching `type`; fails after `ms`. */
@@ -74,10 +148,15 @@ export class FakeConn {
   }
 }
 
+/** What serve() does after `welcome` and before `synced` on the n-th connection (0 first). */
+export type AfterWelcome = (c: FakeConn, n: number, hello: Packet) => void;
+
 export class FakeServer {
   readonly conns: FakeConn[] = [];
   private waiters: Array<(c: FakeConn) => void> = [];
   private taken = 0;
+  private serving: AfterWelcome | null = null;
+  private nextId = 1000;
 
   private constructor(readonly server: net.Server, readonly port: number) {}
 
@@ -95,6 +174,7 @@ export class FakeServer {
   private accept(s: net.Socket): void {
     const c = new FakeConn(s);
     this.conns.push(c);
+    if (this.serving) this.answer(c, this.conns.length - 1, this.serving);
     const w = this.waiters.shift();
     if (w) {
       this.taken++;
@@ -119,6 +199,29 @@ export class FakeServer {
     c.send({ type: 'welcome', username: hello.username, last_id: lastId, users: [hello.username], rooms: hello.rooms, server: 'fake', protocol: 1 });
     for (const m of backlog) c.send(m);
     c.send({ type: 'synced', last_id: lastId, missed: backlog.length });
+  }
+
+  /**
+   * From now on, answers every new connection like a small server: `welcome`, then `afterWelcome`
+   * (the test's script: a backlog, a hostile frame…), then `synced`; an ack for each message
+   * (ids from 1001 up; welcome's last_id is the highest so far); a pong for each ping.
+   */
+  serve(afterWelcome: AfterWelcome = () => {}): void {
+    this.serving = afterWelcome;
+  }
+
+  private answer(c: FakeConn, n: number, afterWelcome: AfterWelcome): void {
+    c.onPacket = (p) => {
+      if (p.type === 'hello') {
+        c.send({ type: 'welcome', username: p.username, last_id: this.nextId, users: [p.username], rooms: p.rooms, server: 'fake', protocol: 1 });
+        afterWelcome(c, n, p);
+        c.send({ type: 'synced', last_id: this.nextId, missed: 0 });
+      } else if (p.type === 'message') {
+        c.send({ type: 'ack', uid: p.uid, id: ++this.nextId, timestamp: Date.now() / 1000 });
+      } else if (p.type === 'ping') {
+        c.send({ type: 'pong' });
+      }
+    };
   }
 
   async close(): Promise<void> {

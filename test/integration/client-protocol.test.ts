@@ -9,7 +9,7 @@ import type { ChatMessage } from '../../src/client/backend.js';
 import { backoffDelay } from '../../src/client/clock.js';
 import { RepeaterConnection, type RepeaterOptions } from '../../src/client/connection.js';
 import { LocalStore } from '../../src/client/local-store.js';
-import { FakeServer } from '../helpers/client-fake-server.js';
+import { FakeServer, ManualClock, serverMessage } from '../helpers/client-fake-server.js';
 import { clientTempDir, nextEvent, removeTempDir } from '../helpers/client-server.js';
 
 describe('repeater client protocol details (fake server)', () => {
@@ -22,7 +22,7 @@ describe('repeater client protocol details (fake server)', () => {
     open.push(c);
     return c;
   }
-  const msg = (id: number, content: string, extra: Record<string, unknown> = {}) => ({ type: 'message', id, uid: `x${id}`, username: 'bob', subject: null, content, room: 'lobby', to: null, timestamp: 1000 + id, ...extra });
+  const msg = serverMessage;
 
   before(async () => {
     dir = clientTempDir();
@@ -142,6 +142,30 @@ describe('repeater client protocol details (fake server)', () => {
     assert.match(detail, /no word from the server/);
     const conn2 = await fake.nextConn(3000);
     assert.equal((await conn2.next('hello')).type, 'hello');
+  });
+
+  it('a client that stopped reading (its stdout is full) is not taken for a dead server; it reads on when resumed', async () => {
+    const clock = new ManualClock();
+    /** Long silence from the server (the clock driven past deadAfterMs), then a message: read, or dropped as dead? */
+    const afterSilence = async (pause: boolean): Promise<string> => {
+      const c = client({ clock, keepaliveMs: 60, deadAfterMs: 200 });
+      const synced = nextEvent(c, 'synced');
+      await c.start();
+      const conn = await fake.nextConn();
+      FakeServer.welcome(conn, await conn.next('hello'), 0);
+      await synced;
+      const outcome = new Promise<string>((resolve) => {
+        c.once('message', (m: ChatMessage) => resolve(`read: ${m.content}`));
+        c.on('state', (s: string, detail: string) => s === 'offline' && resolve(`offline: ${detail}`));
+      });
+      if (pause) c.pauseInbound();
+      for (let i = 0; i < 20; i++) clock.advance(50);
+      conn.send(msg(1, 'after the silence'));
+      if (pause) c.resumeInbound();
+      return outcome;
+    };
+    assert.match(await afterSilence(false), /^offline: no word from the server/, 'without the pause, the silence counts');
+    assert.equal(await afterSilence(true), 'read: after the silence', 'paused on purpose: not dropped');
   });
 
   it('backoff grows to the cap, with jitter in the upper half', () => {

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, ScanEntry } from '../../src/client/backend.js';
 import { runChatUi } from '../../src/client/ui/index.js';
+import { fakeTty } from '../helpers/client-fake-server.js';
 
 class FakeBackend extends EventEmitter implements ChatBackend {
   state: BackendState = 'connecting';
@@ -59,14 +60,7 @@ class FakeBackend extends EventEmitter implements ChatBackend {
   }
 }
 
-function tty(): { input: PassThrough & { isTTY: boolean }; output: PassThrough & { isTTY: boolean; columns: number }; text(): string } {
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
-  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
-  let out = '';
-  output.setEncoding('utf8');
-  output.on('data', (c: string) => (out += c));
-  return { input, output, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
-}
+const tty = fakeTty;
 
 describe('runChatUi with any backend', () => {
   it('interactive: shows the local history, starts the backend, sends, uses scan/peers when the backend has them, closes on /quit', async () => {

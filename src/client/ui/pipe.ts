@@ -9,6 +9,23 @@ import { formatPipeLine } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
 import type { ChatUiOptions } from './options.js';
 
+/**
+ * Writes to `out`, and stops the backend reading while `out` is full: a backlog of any size
+ * printed to a slow reader waits in the kernel's socket buffer, not in our memory.
+ */
+export function pacedWriter(out: NodeJS.WritableStream, backend: Pick<ChatBackend, 'pauseInbound' | 'resumeInbound'>): (text: string) => void {
+  let paused = false;
+  return (text) => {
+    if (out.write(text) || paused || !backend.pauseInbound) return;
+    paused = true;
+    backend.pauseInbound();
+    out.once('drain', () => {
+      paused = false;
+      backend.resumeInbound?.();
+    });
+  };
+}
+
 /** Events after which the end condition may have become true. */
 const WAKE = ['acked', 'failed', 'synced', 'state'];
 
@@ -22,8 +39,9 @@ export async function runPipe(backend: ChatBackend, opts: ChatUiOptions): Promis
   // then may an input with nothing to send end the run, so `< /dev/null` prints the backlog.
   // A broadcast peer has no single server sync to wait for.
   let settled = backend.kind !== 'repeater';
+  const print = pacedWriter(out, backend);
   const handlers: Array<[string, (...a: any[]) => void]> = [
-    ['message', (m: ChatMessage) => out.write(formatPipeLine(m, opts.timeZone) + '\n')],
+    ['message', (m: ChatMessage) => print(formatPipeLine(m, opts.timeZone) + '\n')],
     ['notice', (t: string) => err.write(`lab93: ${sanitizeLine(String(t))}\n`)],
     ['failed', () => failed++],
     ['synced', () => (settled = true)],

@@ -8,6 +8,7 @@ import type { BackendState, ChatBackend, ChatMessage } from '../backend.js';
 import { formatMessage, missedSeparator } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
 import { HELP_LINES, parseCommand, type Command } from './commands.js';
+import { MissedTail } from './missed-tail.js';
 import type { ChatUiOptions } from './options.js';
 import { Screen } from './screen.js';
 
@@ -25,7 +26,8 @@ class TerminalUi {
   private room: string;
   private readonly rooms: string[];
   private topic: string | null = null;
-  private missed: ChatMessage[] = [];
+  /** The backlog arriving: its newest MAX_MISSED_SHOWN and a count (the rest is in the local store). */
+  private readonly missed = new MissedTail<ChatMessage>(MAX_MISSED_SHOWN);
   private work: Promise<void> = Promise.resolve();
   private readonly listeners: Array<[string, (...a: any[]) => void]> = [];
 
@@ -81,12 +83,11 @@ class TerminalUi {
   }
 
   private flushMissed(): void {
-    const ms = this.missed;
-    this.missed = [];
-    if (ms.length === 0) return;
-    const lines = [this.dim(missedSeparator(ms.length))];
-    if (ms.length > MAX_MISSED_SHOWN) lines.push(this.dim(`   (${ms.length - MAX_MISSED_SHOWN} older ones are in the local history; /history shows more)`));
-    for (const m of ms.slice(-MAX_MISSED_SHOWN)) lines.push(this.fmt(m));
+    const { count, newest: ms } = this.missed.take();
+    if (count === 0) return;
+    const lines = [this.dim(missedSeparator(count))];
+    if (count > ms.length) lines.push(this.dim(`   (${count - ms.length} older ones are in the local history; /history shows more)`));
+    for (const m of ms) lines.push(this.fmt(m));
     this.screen.print(lines.join('\n'));
   }
 
