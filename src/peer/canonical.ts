@@ -79,50 +79,61 @@ export const NULL: Field = { t: 'null' };
 export const optText = (v: string | null): Field => (v === null ? NULL : text(v));
 export const optBytes = (v: Buffer | null): Field => (v === null ? NULL : bytes(v));
 
-function lengthPrefixed(tag: number, body: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(5);
-  head[0] = tag;
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
-function encodeField(f: Field, i: number): Result<Buffer> {
+/** Bytes a valid field takes, or an error message for one that cannot be encoded. */
+function fieldSize(f: Field): number | string {
   switch (f.t) {
     case 'null':
-      return ok(Buffer.of(TAG.null));
+      return 1;
     case 'text':
-      if (typeof f.v !== 'string' || LONE_SURROGATE.test(f.v)) return fail('bad_field', `field ${i} is not well-formed text`);
-      return ok(lengthPrefixed(TAG.text, Buffer.from(f.v, 'utf8')));
-    case 'uint': {
-      if (!Number.isSafeInteger(f.v) || f.v < 0) return fail('bad_field', `field ${i} is not a non-negative safe integer`);
-      const b = Buffer.allocUnsafe(9);
-      b[0] = TAG.uint;
-      b.writeBigUInt64BE(BigInt(f.v), 1);
-      return ok(b);
-    }
-    case 'num': {
-      if (typeof f.v !== 'number' || !Number.isFinite(f.v)) return fail('bad_field', `field ${i} is not a finite number`);
-      const b = Buffer.allocUnsafe(9);
-      b[0] = TAG.num;
-      b.writeDoubleBE(f.v === 0 ? 0 : f.v, 1); // -0 -> 0
-      return ok(b);
-    }
+      if (typeof f.v !== 'string' || LONE_SURROGATE.test(f.v)) return 'is not well-formed text';
+      return 5 + Buffer.byteLength(f.v, 'utf8');
+    case 'uint':
+      return Number.isSafeInteger(f.v) && f.v >= 0 ? 9 : 'is not a non-negative safe integer';
+    case 'num':
+      return typeof f.v === 'number' && Number.isFinite(f.v) ? 9 : 'is not a finite number';
     case 'bytes':
-      if (!Buffer.isBuffer(f.v)) return fail('bad_field', `field ${i} is not bytes`);
-      return ok(lengthPrefixed(TAG.bytes, f.v));
+      return Buffer.isBuffer(f.v) ? 5 + f.v.length : 'is not bytes';
+    default:
+      return 'has an unknown kind';
   }
 }
 
-/** Encodes a record: a domain text, then the fields in order. */
-export function encodeRecord(domain: string, fields: readonly Field[]): Result<Buffer> {
-  const parts: Buffer[] = [];
-  const all = [text(domain), ...fields];
-  for (let i = 0; i < all.length; i++) {
-    const r = encodeField(all[i]!, i);
-    if (!r.ok) return r;
-    parts.push(r.value);
+function writeField(b: Buffer, at: number, f: Field): number {
+  b[at] = TAG[f.t];
+  switch (f.t) {
+    case 'null':
+      return at + 1;
+    case 'text': {
+      const n = b.write(f.v, at + 5, 'utf8');
+      b.writeUInt32BE(n, at + 1);
+      return at + 5 + n;
+    }
+    case 'uint':
+      b.writeBigUInt64BE(BigInt(f.v), at + 1);
+      return at + 9;
+    case 'num':
+      b.writeDoubleBE(f.v === 0 ? 0 : f.v, at + 1); // -0 -> 0
+      return at + 9;
+    case 'bytes':
+      b.writeUInt32BE(f.v.length, at + 1);
+      f.v.copy(b, at + 5);
+      return at + 5 + f.v.length;
   }
-  return ok(Buffer.concat(parts));
+}
+
+/** Encodes a record: a domain text, then the fields in order (sized first, then written into one buffer). */
+export function encodeRecord(domain: string, fields: readonly Field[]): Result<Buffer> {
+  const all = [text(domain), ...fields];
+  let size = 0;
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i] === null || typeof all[i] !== 'object' ? 'is missing' : fieldSize(all[i]!);
+    if (typeof n === 'string') return fail('bad_field', `field ${i} ${n}`);
+    size += n;
+  }
+  const b = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const f of all) at = writeField(b, at, f);
+  return ok(b);
 }
 
 /**
@@ -236,6 +247,13 @@ export interface SignedFields {
   /** Null in a sealed direct message (the content is inside the box). */
   content: string | null;
   timestamp: number;
+  /**
+   * The link to the origin's previous message (seq - 1): SHA-256 of its canonical bytes and its
+   * signature (messageLink in src/peer/identity.ts); null for seq 1. It lets a receiver verify a
+   * run of one origin's messages with one signature check (verifyBatch), and makes a fork (two
+   * different messages signed for one seq) visible, as Scuttlebutt's `previous` does.
+   */
+  prev: Buffer | null;
   /** The origin's X25519 public key (32 bytes), vouched for by this signature; null if not sent. */
   box_key: Buffer | null;
   /** A sealed direct message: the recipient's peer id; null otherwise. */
@@ -251,7 +269,7 @@ export function canonicalMessage(m: SignedFields): Result<Buffer> {
   if (m === null || typeof m !== 'object') return fail('bad_field', 'not a message');
   return encodeRecord(MESSAGE_DOMAIN, [
     text(m.gid), text(m.origin), uint(m.seq), optText(m.uid), text(m.username), text(m.room),
-    optText(m.to), optText(m.subject), optText(m.content), num(m.timestamp),
+    optText(m.to), optText(m.subject), optText(m.content), num(m.timestamp), optBytes(m.prev),
     optBytes(m.box_key), optText(m.to_peer), optBytes(m.box),
   ]);
 }

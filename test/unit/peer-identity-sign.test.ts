@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import {
   NULL, bytes, canonicalMessage, decodeRecord, encodeRecord, fromB64url, num, text, toB64url, toBase32, uint, type Field, type SignedFields,
 } from '../../src/peer/canonical.js';
-import { KeyCache, signMessage, verifyMessage, verifyMessages } from '../../src/peer/identity.js';
+import { KeyCache, messageLink, signMessage, verifyBatch, verifyMessage, verifyMessages, type PeerIdentity, type SignedItem } from '../../src/peer/identity.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/frame.js';
 import { parsePeerPacket } from '../../src/peer/packets.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
@@ -106,7 +106,7 @@ describe('message signatures', () => {
       const c = canonicalMessage(m);
       const s = signMessage(alice, m);
       assert.ok(c.ok && s.ok);
-      return { name, signer: 'alice', fields: fieldsToJson(m), canonical: c.value.toString('hex'), sig: toB64url(s.value) };
+      return { name, signer: 'alice', fields: fieldsToJson(m), canonical: c.value.toString('hex'), sig: toB64url(s.value.sig) };
     }));
     for (const v of readGolden<Array<{ name: string; fields: Record<string, unknown>; sig: string }>>('messages.json')) {
       assert.equal(code(verifyMessage(fieldsFromJson(v.fields), alice.signPublic, Buffer.from(v.sig, 'base64url'))), 'ok', v.name);
@@ -119,9 +119,9 @@ describe('message signatures', () => {
     for (const base of [aliceMessage(), dm]) {
       const sig = signMessage(alice, base);
       assert.ok(sig.ok);
-      assert.equal(code(verifyMessage(base, alice.signPublic, sig.value, cache)), 'ok');
+      assert.equal(code(verifyMessage(base, alice.signPublic, sig.value.sig, cache)), 'ok');
       const alter = (v: unknown, k: string): unknown => {
-        if (v === null) return k === 'box' || k === 'box_key' ? Buffer.from('x') : 'x';
+        if (v === null) return k === 'box' || k === 'box_key' || k === 'prev' ? Buffer.from('x') : 'x';
         if (typeof v === 'string') return `${v}x`;
         if (typeof v === 'number') return v + 1;
         const b = Buffer.from(v as Buffer);
@@ -129,13 +129,13 @@ describe('message signatures', () => {
         return b;
       };
       for (const k of Object.keys(base) as Array<keyof SignedFields>) {
-        const r = verifyMessage({ ...base, [k]: alter(base[k], k) }, alice.signPublic, sig.value, cache);
+        const r = verifyMessage({ ...base, [k]: alter(base[k], k) }, alice.signPublic, sig.value.sig, cache);
         assert.equal(code(r), k === 'origin' ? 'wrong_origin' : 'bad_signature', `altered ${k}`);
         // Made null: a field that may be null fails the signature, one that may not fails to encode.
-        if (base[k] !== null && k !== 'origin') assert.ok(['bad_signature', 'bad_field'].includes(code(verifyMessage({ ...base, [k]: null }, alice.signPublic, sig.value, cache))!), `${k} made null`);
+        if (base[k] !== null && k !== 'origin') assert.ok(['bad_signature', 'bad_field'].includes(code(verifyMessage({ ...base, [k]: null }, alice.signPublic, sig.value.sig, cache))!), `${k} made null`);
       }
       for (let i = 0; i < 64; i += 5) {
-        const bent: Buffer = Buffer.from(sig.value);
+        const bent: Buffer = Buffer.from(sig.value.sig);
         bent[i]! ^= 0x10;
         assert.equal(code(verifyMessage(base, alice.signPublic, bent, cache)), 'bad_signature', `signature byte ${i}`);
       }
@@ -150,8 +150,8 @@ describe('message signatures', () => {
     // carol's, not alice's; under alice's origin with carol's key it is refused.
     const sig = signMessage(carol, { ...m, origin: carol.peerId });
     assert.ok(sig.ok);
-    assert.equal(code(verifyMessage(m, carol.signPublic, sig.value)), 'wrong_origin');
-    assert.equal(code(verifyMessage({ ...m, origin: carol.peerId }, alice.signPublic, sig.value)), 'wrong_origin');
+    assert.equal(code(verifyMessage(m, carol.signPublic, sig.value.sig)), 'wrong_origin');
+    assert.equal(code(verifyMessage({ ...m, origin: carol.peerId }, alice.signPublic, sig.value.sig)), 'wrong_origin');
   });
 
   it('garbage keys and signatures are typed errors, never throws', () => {
@@ -169,7 +169,7 @@ describe('message signatures', () => {
     const m = aliceMessage({ username: 'zoë', content: 'naïve 😀 𝄞 "quoted" \\ back', subject: 'ünïcode', timestamp: 1767225600.123456 });
     const sig = signMessage(alice, m);
     assert.ok(sig.ok);
-    const packet = { type: 'peer-message', ...fieldsToJson(m), key: toB64url(alice.signPublic), sig: toB64url(sig.value) };
+    const packet = { type: 'peer-message', ...fieldsToJson(m), key: toB64url(alice.signPublic), sig: toB64url(sig.value.sig) };
     for (const mode of ['base64', 'plain'] as const) {
       const d = decodeFrame(encodeFrame(packet, mode).subarray(0, -1), mode);
       assert.ok(d.ok);
@@ -179,9 +179,10 @@ describe('message signatures', () => {
       const key = fromB64url(d.value.key, 32);
       const s = fromB64url(d.value.sig, 64);
       const bk = fromB64url(d.value.box_key, 32);
-      assert.ok(key.ok && s.ok && bk.ok);
+      const prev = fromB64url(d.value.prev, 32);
+      assert.ok(key.ok && s.ok && bk.ok && prev.ok);
       const { type: _t, ...fields } = p;
-      assert.equal(code(verifyMessage({ ...fields, box_key: bk.value, to_peer: null, box: null }, key.value, s.value)), 'ok', mode);
+      assert.equal(code(verifyMessage({ ...fields, prev: prev.value, box_key: bk.value, to_peer: null, box: null }, key.value, s.value)), 'ok', mode);
     }
   });
 
@@ -191,7 +192,7 @@ describe('message signatures', () => {
     assert.ok(sig.ok);
     const p = parsePeerPacket({ type: 'peer-message', ...fieldsToJson(m) }, DEFAULT_LIMITS);
     assert.ok(p.type === 'peer-message' && p.subject === null);
-    assert.equal(code(verifyMessage({ ...m, subject: null }, alice.signPublic, sig.value)), 'bad_signature');
+    assert.equal(code(verifyMessage({ ...m, subject: null }, alice.signPublic, sig.value.sig)), 'bad_signature');
   });
 
   it('many messages verify on the thread pool, results in input order', async () => {
@@ -200,11 +201,58 @@ describe('message signatures', () => {
       const m = aliceMessage({ seq: i + 1, content: `m${i}` });
       const sig = signMessage(alice, m);
       assert.ok(sig.ok);
-      return { m: i % 7 === 3 ? { ...m, content: 'forged' } : m, key: alice.signPublic, sig: sig.value };
+      return { m: i % 7 === 3 ? { ...m, content: 'forged' } : m, key: alice.signPublic, sig: sig.value.sig };
     });
     items.push({ m: aliceMessage(), key: bob.signPublic, sig: Buffer.alloc(64) });
     const r = await verifyMessages(items, cache);
     assert.deepEqual(r.map(code), items.map((_, i) => (i === 40 ? 'wrong_origin' : i % 7 === 3 ? 'bad_signature' : 'ok')));
     assert.equal(cache.size, 2);
+  });
+
+  /** `n` messages of `id`'s origin from seq 1, each linked to the one before. */
+  function chain(id: PeerIdentity, n: number, first = 1): SignedItem[] {
+    const out: SignedItem[] = [];
+    let prev: Buffer | null = null;
+    for (let seq = first; seq < first + n; seq++) {
+      const m = aliceMessage({ origin: id.peerId, seq, gid: `${id.peerId}:${seq}`, content: `m${seq}`, prev, box_key: id.boxPublic });
+      const sig = signMessage(id, m);
+      assert.ok(sig.ok);
+      out.push({ m, key: id.signPublic, sig: sig.value.sig });
+      assert.deepEqual(messageLink(m, sig.value.sig), { ok: true, value: sig.value.link });
+      prev = sig.value.link;
+    }
+    return out;
+  }
+
+  it('a batch verifies along the hash chain: interleaved origins all pass', () => {
+    const a = chain(alice, 30);
+    const c = chain(carol, 12);
+    const mixed = [...a.slice(0, 10), ...c.slice(0, 6), ...a.slice(10), ...c.slice(6)];
+    assert.ok(verifyBatch(mixed, new KeyCache()).every((r) => r.ok));
+  });
+
+  it('a forgery inside a run fails alone; the messages around it still pass on their own signatures', () => {
+    const a = chain(alice, 10);
+    const forged = a.map((x, i) => (i === 4 ? { ...x, m: { ...x.m, content: 'forged' } } : i === 9 ? { ...x, m: { ...x.m, username: 'teacher' } } : x));
+    assert.deepEqual(verifyBatch(forged, new KeyCache()).map(code), ['ok', 'ok', 'ok', 'ok', 'bad_signature', 'ok', 'ok', 'ok', 'ok', 'bad_signature']);
+    // A message whose successor links to it, presented with another origin's key: refused.
+    const swapped = a.map((x, i) => (i === 2 ? { ...x, key: carol.signPublic } : x));
+    assert.equal(code(verifyBatch(swapped, new KeyCache())[2]!), 'wrong_origin');
+    // The chain is per origin: carol signs a message that names a forged alice message as its
+    // prev; it vouches for nothing of alice's.
+    const fake = { ...a[0]!, m: { ...a[0]!.m, content: 'forged' } };
+    const link = messageLink(fake.m, fake.sig);
+    assert.ok(link.ok);
+    const cm = aliceMessage({ origin: carol.peerId, seq: 2, prev: link.value });
+    const cs = signMessage(carol, cm);
+    assert.ok(cs.ok);
+    assert.deepEqual(verifyBatch([fake, { m: cm, key: carol.signPublic, sig: cs.value.sig }], new KeyCache()).map(code), ['bad_signature', 'ok']);
+    assert.equal(code(verifyBatch([{ m: null as unknown as SignedFields, key: alice.signPublic, sig: Buffer.alloc(64) }], new KeyCache())[0]!), 'bad_field');
+  });
+
+  it('a link hash covers the signature: a run whose signatures were swapped for others fails', () => {
+    const a = chain(alice, 5);
+    const bent = a.map((x, i) => (i === 1 ? { ...x, sig: a[2]!.sig } : x));
+    assert.deepEqual(verifyBatch(bent, new KeyCache()).map(code), ['ok', 'bad_signature', 'ok', 'ok', 'ok']);
   });
 });

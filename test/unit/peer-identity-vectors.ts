@@ -44,17 +44,17 @@ export function readGolden<T>(file: string): T {
 export function aliceMessage(over: Partial<SignedFields> = {}): SignedFields {
   return {
     gid: '5b0f2a52-3c1e-4d1a-9a47-0f5d2e7c9b11', origin: alice.peerId, seq: 42, uid: 'c-17', username: 'alice',
-    room: 'lobby', to: null, subject: null, content: 'hi', timestamp: 1767225600.5, box_key: alice.boxPublic,
+    room: 'lobby', to: null, subject: null, content: 'hi', timestamp: 1767225600.5, prev: seed('alice-41'), box_key: alice.boxPublic,
     to_peer: null, box: null, ...over,
   };
 }
 
 /** SignedFields as JSON (binary fields in base64url), for the vector files. */
 export function fieldsToJson(m: SignedFields): Record<string, unknown> {
-  return { ...m, box_key: m.box_key?.toString('base64url') ?? null, box: m.box?.toString('base64url') ?? null };
+  return { ...m, prev: m.prev?.toString('base64url') ?? null, box_key: m.box_key?.toString('base64url') ?? null, box: m.box?.toString('base64url') ?? null };
 }
 
 export function fieldsFromJson(o: Record<string, unknown>): SignedFields {
   const b = (v: unknown) => (v === null ? null : Buffer.from(v as string, 'base64url'));
-  return { ...(o as unknown as SignedFields), box_key: b(o.box_key), box: b(o.box) };
+  return { ...(o as unknown as SignedFields), prev: b(o.prev), box_key: b(o.box_key), box: b(o.box) };
 }
