@@ -64,7 +64,7 @@ export function publicKeyObject(curve: Curve, raw: Buffer): Result<KeyObject> {
 
 /** The identity whose keys grow from these two 32-byte seeds (golden vectors, tests, the key file). */
 export function identityFromSeeds(signSeed: Buffer, boxSeed: Buffer): Result<PeerIdentity> {
-  if (signSeed.length !== KEY_BYTES || boxSeed.length !== KEY_BYTES) return fail('bad_key', `seeds are ${KEY_BYTES} bytes`);
+  if (!Buffer.isBuffer(signSeed) || !Buffer.isBuffer(boxSeed) || signSeed.length !== KEY_BYTES || boxSeed.length !== KEY_BYTES) return fail('bad_key', `seeds are ${KEY_BYTES} bytes`);
   try {
     const signPrivate = privateFromSeed('ed25519', signSeed);
     const boxPrivate = privateFromSeed('x25519', boxSeed);
@@ -101,17 +101,28 @@ export function generateIdentity(): PeerIdentity {
 // message under a small-order public key such as 01 00..00 (test/unit/peer-identity-keys). Such a
 // key has no private half: anyone could sign as it. It is refused wherever a key comes in.
 
-const P = 2n ** 255n - 19n;
 const PROBE = privateFromSeed('x25519', Buffer.alloc(KEY_BYTES, 0x5a));
 
-function le(b: Buffer): bigint {
-  return BigInt(`0x${Buffer.from(b).reverse().toString('hex') || '0'}`);
-}
+/**
+ * The y coordinates (little-endian, sign bit of x cleared) of the eight points of order 1, 2, 4
+ * and 8: y = 1 (the identity), -1, 0 (two points), and +-y8 (four points); and the non-canonical
+ * encodings y + p of the two below 19, i.e. p and p + 1. libsodium refuses the same list; the test
+ * checks each entry against an independent computation (the Montgomery u of each, probed by X25519).
+ */
+const SMALL_ORDER_Y = new Set([
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+]);
 
-function modPow(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  for (b %= P; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
-  return r;
+function smallOrderEd(raw: Buffer): boolean {
+  const y = Buffer.from(raw);
+  y[31]! &= 0x7f;
+  return SMALL_ORDER_Y.has(y.toString('hex'));
 }
 
 /**
@@ -127,23 +138,6 @@ function smallOrderX(raw: Buffer): boolean {
   } catch {
     return true;
   }
-}
-
-/**
- * True when an Ed25519 public key has small order. The birational map to Curve25519,
- * u = (1 + y) / (1 - y), is a group isomorphism, so the point's order is its u's order (up to
- * the sign of x, which the X25519 ladder ignores and which does not change the order): the
- * X25519 probe above decides. y = 1 is the identity itself (u would divide by zero).
- */
-function smallOrderEd(raw: Buffer): boolean {
-  const yb = Buffer.from(raw);
-  yb[31]! &= 0x7f;
-  const y = le(yb) % P;
-  const den = (1n - y + P) % P;
-  if (den === 0n) return true;
-  const u = ((1n + y) * modPow(den, P - 2n)) % P;
-  const ub = Buffer.from(u.toString(16).padStart(64, '0'), 'hex').reverse();
-  return smallOrderX(ub);
 }
 
 /** Checks a peer's X25519 key (from a hello or a message) before anything is sealed to it. */
@@ -243,9 +237,9 @@ function linkOf(canonical: Buffer, sig: Buffer): Buffer {
 interface CachedKey { key: KeyObject; peerId: string }
 
 /**
- * Imported public keys by raw bytes, bounded (oldest out). Importing a key costs about five
- * verifications (bench/tools/peer-crypto-bench.ts), the small-order check more: a mesh has few
- * origins and many messages, so each key is imported once.
+ * Imported public keys by raw bytes, bounded (oldest out). A miss (import, small-order check,
+ * peer id) costs a few verifications (bench/tools/peer-crypto-bench.ts): a mesh has few origins
+ * and many messages, so each key is imported once.
  */
 export class KeyCache {
   private readonly map = new Map<string, CachedKey>();

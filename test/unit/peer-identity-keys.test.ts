@@ -107,6 +107,30 @@ describe('keys that are refused', () => {
     }
   });
 
+  it('the blocklist is right: each entry is a point of small order, found by an independent computation', () => {
+    // Montgomery u = (1 + y) / (1 - y) mod p: the birational map to Curve25519 is a group
+    // isomorphism, so u has small order exactly when the point does, and X25519 (which clamps
+    // scalars to multiples of 8) then yields the all-zero secret that checkBoxKey refuses.
+    const p = 2n ** 255n - 19n;
+    const pow = (b: bigint, e: bigint): bigint => {
+      let r = 1n;
+      for (b %= p; e > 0n; e >>= 1n, b = (b * b) % p) if (e & 1n) r = (r * b) % p;
+      return r;
+    };
+    const yOf = (h: string): bigint => {
+      const yb = hex(h);
+      yb[31]! &= 0x7f;
+      return BigInt(`0x${Buffer.from(yb).reverse().toString('hex')}`) % p;
+    };
+    const u = (y: bigint): Buffer => Buffer.from((((1n + y) * pow((1n - y + p) % p, p - 2n)) % p).toString(16).padStart(64, '0'), 'hex').reverse();
+    for (const h of SMALL_ORDER) {
+      const y = yOf(h);
+      if (y === 1n) continue; // (0, 1) is the identity itself: order 1 by definition
+      assert.equal(checkBoxKey(u(y)).ok, false, h);
+    }
+    for (let i = 0; i < 20; i++) assert.equal(checkBoxKey(u(yOf(generateIdentity().signPublic.toString('hex')))).ok, true);
+  });
+
   it('real keys pass the small-order checks, and small-order X25519 keys are refused', () => {
     const cache = new KeyCache();
     for (let i = 0; i < 100; i++) {
