@@ -265,6 +265,9 @@ export class KeyCache {
   }
 }
 
+/** A received message with the key it claims and its signature. */
+export interface SignedItem { m: SignedFields; key: Buffer; sig: Buffer }
+
 type Prepared = Result<{ data: Buffer; key: KeyObject }>;
 
 /** The cheap checks, and the canonical bytes to verify: key, origin, signature length, encoding. */
@@ -280,12 +283,13 @@ function prepare(m: SignedFields, signKey: Buffer, sig: Buffer, cache: KeyCache)
 
 /**
  * Verifies a message's signature: the key must be its origin's (the origin is the key's peer
- * id) and the signature must cover the canonical encoding. Total.
+ * id) and the signature must cover the canonical encoding. Gives the message's link hash (to
+ * store, and to compare with the next message's `prev`). Total.
  */
-export function verifyMessage(m: SignedFields, signKey: Buffer, sig: Buffer, cache: KeyCache = new KeyCache(1)): Result<true> {
+export function verifyMessage(m: SignedFields, signKey: Buffer, sig: Buffer, cache: KeyCache = new KeyCache(1)): Result<Buffer> {
   const p = prepare(m, signKey, sig, cache);
   if (!p.ok) return p;
-  return verify(null, p.value.data, p.value.key, sig) ? ok(true) : fail('bad_signature');
+  return verify(null, p.value.data, p.value.key, sig) ? ok(linkOf(p.value.data, sig)) : fail('bad_signature');
 }
 
 /**
@@ -293,12 +297,12 @@ export function verifyMessage(m: SignedFields, signKey: Buffer, sig: Buffer, cac
  * event loop, results in input order. Ed25519 batch verification proper (one multi-scalar
  * multiplication) is not in node:crypto; this spreads the work over the pool's threads.
  */
-export function verifyMessages(items: ReadonlyArray<{ m: SignedFields; key: Buffer; sig: Buffer }>, cache: KeyCache): Promise<Array<Result<true>>> {
+export function verifyMessages(items: readonly SignedItem[], cache: KeyCache): Promise<Array<Result<Buffer>>> {
   return Promise.all(items.map(({ m, key, sig }) => {
     const p = prepare(m, key, sig, cache);
     if (!p.ok) return p;
-    return new Promise<Result<true>>((resolve) => {
-      verify(null, p.value.data, p.value.key, sig, (err, good) => resolve(!err && good ? ok(true) : fail('bad_signature')));
+    return new Promise<Result<Buffer>>((resolve) => {
+      verify(null, p.value.data, p.value.key, sig, (err, good) => resolve(!err && good ? ok(linkOf(p.value.data, sig)) : fail('bad_signature')));
     });
   }));
 }
@@ -315,18 +319,17 @@ export function messageLink(m: SignedFields, sig: Buffer): Result<Buffer> {
   return c.ok ? ok(linkOf(c.value, sig)) : c;
 }
 
-export interface SignedItem { m: SignedFields; key: Buffer; sig: Buffer }
-
 /**
  * Verifies a batch of messages (as they arrived in one turn of the event loop), results in input
  * order. Within a run of one origin's consecutive messages, a message whose successor verified
  * and names it as `prev` is authentic without an Ed25519 check of its own: its canonical bytes
  * and signature hash to what the successor's signature covers. So a run costs one signature
  * check and one SHA-256 per message; a broken link falls back to checking that message's own
- * signature, so one forgery in a run costs a few more checks and condemns only itself. Total.
+ * signature, so one forgery in a run costs a few more checks and condemns only itself. Each
+ * good item's value is its link hash, as verifyMessage gives. Total.
  */
-export function verifyBatch(items: readonly SignedItem[], cache: KeyCache): Array<Result<true>> {
-  const out = new Array<Result<true>>(items.length);
+export function verifyBatch(items: readonly SignedItem[], cache: KeyCache): Array<Result<Buffer>> {
+  const out = new Array<Result<Buffer>>(items.length);
   // Latest verified item per origin, walking backwards: the successor of what comes next.
   const successor = new Map<string, { seq: number; prev: Buffer | null }>();
   for (let i = items.length - 1; i >= 0; i--) {
@@ -338,8 +341,9 @@ export function verifyBatch(items: readonly SignedItem[], cache: KeyCache): Arra
       continue;
     }
     const next = successor.get(m.origin);
-    const chained = next !== undefined && next.seq === m.seq + 1 && next.prev !== null && linkOf(p.value.data, sig).equals(next.prev);
-    out[i] = chained || verify(null, p.value.data, p.value.key, sig) ? ok(true) : fail('bad_signature');
+    const link = linkOf(p.value.data, sig);
+    const chained = next !== undefined && next.seq === m.seq + 1 && next.prev !== null && link.equals(next.prev);
+    out[i] = chained || verify(null, p.value.data, p.value.key, sig) ? ok(link) : fail('bad_signature');
     if (out[i]!.ok) successor.set(m.origin, { seq: m.seq, prev: Buffer.isBuffer(m.prev) && m.prev.length === 32 ? m.prev : null });
     else successor.delete(m.origin);
   }

@@ -119,7 +119,7 @@ describe('message signatures', () => {
     for (const base of [aliceMessage(), dm]) {
       const sig = signMessage(alice, base);
       assert.ok(sig.ok);
-      assert.equal(code(verifyMessage(base, alice.signPublic, sig.value.sig, cache)), 'ok');
+      assert.deepEqual(verifyMessage(base, alice.signPublic, sig.value.sig, cache), { ok: true, value: sig.value.link }, 'gives the link hash');
       const alter = (v: unknown, k: string): unknown => {
         if (v === null) return k === 'box' || k === 'box_key' || k === 'prev' ? Buffer.from('x') : 'x';
         if (typeof v === 'string') return `${v}x`;
@@ -228,7 +228,16 @@ describe('message signatures', () => {
     const a = chain(alice, 30);
     const c = chain(carol, 12);
     const mixed = [...a.slice(0, 10), ...c.slice(0, 6), ...a.slice(10), ...c.slice(6)];
-    assert.ok(verifyBatch(mixed, new KeyCache()).every((r) => r.ok));
+    const r = verifyBatch(mixed, new KeyCache());
+    assert.ok(r.every((x) => x.ok));
+    // Each result is the message's link hash: what the next message of its origin names as prev.
+    const links = new Map(mixed.map((x, i) => [x.m.gid, r[i]!]));
+    for (const run of [a, c]) {
+      for (let k = 0; k + 1 < run.length; k++) {
+        const l = links.get(run[k]!.m.gid)!;
+        assert.ok(l.ok && l.value.equals(run[k + 1]!.m.prev!), `${run[k]!.m.gid}`);
+      }
+    }
   });
 
   it('a forgery inside a run fails alone; the messages around it still pass on their own signatures', () => {
