@@ -11,7 +11,8 @@ import { addIdentityOptions, registerClientCommands, startClientFromFlags } from
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
-import { UsageError, parsePort, parsePositiveInt } from './usage.js';
+import { addLimitFlags, readLimitFlags } from './limit-flags.js';
+import { UsageError, parsePort } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
 const EXAMPLES = `
@@ -31,7 +32,6 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 interface ServerFlags extends ClassicServerFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
-  maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
 
 function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): Command {
@@ -42,37 +42,18 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an ack is on disk').choices(['full', 'normal']).default('full'))
     .addOption(new Option('--store <url>', 'shared PostgreSQL store for a cluster, postgres://user@host/db[?schema=s] (default: SQLite, --db)').env('LAB93_STORE'))
     .addOption(new Option('--bus <url>', 'NATS between the servers of a cluster, nats://host:4222[?prefix=p] (needs --store; default: in-process)').env('LAB93_BUS'))
-    .option('--max-content <bytes>', 'longest message content (default 4096)')
-    .option('--max-frame <bytes>', 'longest frame line (default 65536)')
-    .option('--rate <n>', 'messages per second per connection, 0 for no limit (default 50)')
-    .option('--burst <n>', 'messages allowed in a burst above the rate (default 200)')
-    .option('--send-queue <bytes>', 'pending output before a slow reader is cut off (default 1 MiB)')
-    .option('--hello-timeout <seconds>', 'time allowed before hello (default 10)')
-    .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
     .addOption(logFormatOption())
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
+  // Every limit, from the limits table (docs/security.md, "Limits").
+  addLimitFlags(cmd, 'server', ['server', 'process']);
   return addClassicServerOptions(cmd);
 }
 
 async function startServer(f: ServerFlags): Promise<void> {
-  const num = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, flag));
-  const server: Record<string, unknown> = {};
-  const limits: Record<string, unknown> = {};
-  const set = (o: Record<string, unknown>, k: string, v: number | undefined): void => {
-    if (v !== undefined) o[k] = v;
-  };
-  set(limits, 'maxContentBytes', num(f.maxContent, '--max-content'));
-  set(limits, 'maxFrameBytes', num(f.maxFrame, '--max-frame'));
-  set(server, 'ratePerSecond', num(f.rate, '--rate'));
-  set(server, 'rateBurst', num(f.burst, '--burst'));
-  set(server, 'maxSendQueue', num(f.sendQueue, '--send-queue'));
-  const hello = num(f.helloTimeout, '--hello-timeout');
-  const idle = num(f.idleTimeout, '--idle-timeout');
-  if (hello !== undefined) server.helloTimeoutMs = hello * 1000;
-  if (idle !== undefined) server.idleTimeoutMs = idle * 1000;
-  server.limits = limits;
+  // The process's open-file flags go to the server, whose connection budget the board shares.
+  const server = { ...readLimitFlags(f, 'server', 'server'), ...readLimitFlags(f, 'server', 'process') };
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);

@@ -84,6 +84,8 @@ export interface ClassicDeps {
   store: import('../store/types.js').MessageStore;
   bus: import('../bus/types.js').MessageBus;
   committer: import('../store/group-commit.js').GroupCommit;
+  /** The server's connection budget: the board's own port draws on the same descriptors. */
+  budget: import('../server/connection-budget.js').ConnectionBudget;
   log: import('pino').Logger;
 }
 
@@ -97,7 +99,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
   const server = createServer({ store, bus, log, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}) });
-  if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, log: log.child({ component: 'classic' }) });
+  if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }) });
   let listening: { port: number };
   try {
     listening = await server.listen(o.port, o.host);

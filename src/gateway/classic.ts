@@ -2,13 +2,16 @@
  * The classic teaching board on Lab-93's store and bus (docs/classic-board.md). It takes over
  * sockets the chat server sniffed as classic (`accept`), and can listen on a port of its own
  * (`--classic-port`, or `lab93 classic` alone). Limits per address: open connections and
- * requests per second; the board as a whole: stored messages.
+ * requests per second; the board as a whole: stored messages. Its own port admits through the
+ * process's connection budget (src/server/connection-budget.ts), shared with the chat server.
  */
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { LocalBus } from '../bus/local.js';
 import type { MessageBus } from '../bus/types.js';
 import { answer } from '../protocol/classic.js';
+import { ConnectionBudget, addressOf, connectionCaps, readFdLimit } from '../server/connection-budget.js';
+import { LogThrottle } from '../server/log-throttle.js';
 import type { ClassicGateway } from '../server/server.js';
 import { TokenBucket } from '../server/rate-limit.js';
 import { GroupCommit } from '../store/group-commit.js';
@@ -27,6 +30,8 @@ export interface ClassicGatewayDeps {
   options?: Partial<ClassicOptions>;
   /** Wall clock for message timestamps and the rate limit (tests drive it). */
   now?: () => number;
+  /** The chat server's connection budget when both run in one process; its own otherwise (from the open-file limit). */
+  budget?: ConnectionBudget;
 }
 
 export interface ClassicBoardServer extends ClassicGateway {
@@ -41,10 +46,7 @@ export interface ClassicBoardServer extends ClassicGateway {
 }
 
 /** `::ffff:10.0.0.1` is 10.0.0.1: one address, one set of limits, one name. */
-export function peerAddress(socket: Socket): string {
-  const a = socket.remoteAddress ?? 'unknown';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
+export const peerAddress = addressOf;
 
 interface AddressState {
   connections: number;
@@ -64,6 +66,8 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   const conns = new Set<ClassicConnection>();
   const listeners: net.Server[] = [];
   const ports: number[] = [];
+  const budget = deps.budget ?? new ConnectionBudget(connectionCaps(opts, readFdLimit(), opts));
+  const throttle = new LogThrottle(10_000, now);
   let closing = false;
 
   // Forget addresses with no connection whose bucket has refilled: they would start afresh anyway.
@@ -71,16 +75,27 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   const sweep = setInterval(() => {
     const t = now();
     for (const [a, s] of addresses) if (s.connections === 0 && t - s.lastUsed > refillMs) addresses.delete(a);
+    throttle.flush((why, skipped) => log.warn({ why, count: skipped }, 'classic connections refused since the last line'));
   }, 10_000);
   sweep.unref();
 
+  /**
+   * Answers and lets go of the descriptor once the answer is handed to the kernel: a refused
+   * connection left to linger would hold what the cap protects. Logged once per 10 s and reason.
+   */
   function refuse(socket: Socket, why: string, address: string): void {
-    log.warn({ remote: address, why }, 'classic connection refused');
-    socket.on('error', () => {});
-    // Read and discard, so the client's close is seen and the socket does not linger half-open.
-    socket.resume();
-    socket.end(answer('tooManyConnections'));
-    setTimeout(() => socket.destroy(), opts.lingerMs).unref();
+    throttle.hit(why, (skipped) => log.warn({ remote: address, why, skipped }, 'classic connection refused'));
+    socket.on('error', () => socket.destroy());
+    socket.end(answer('tooManyConnections'), () => socket.destroy());
+  }
+
+  /** A connection to the board's own port: counted in the process's budget until it closes. */
+  function admit(socket: Socket): void {
+    const address = addressOf(socket);
+    const refused = closing ? null : budget.admit(address);
+    if (refused) return refuse(socket, refused === 'total' ? 'the process holds all the connections it may' : 'too many connections from one address', address);
+    if (!closing) socket.once('close', () => budget.release(address));
+    accept(socket, Buffer.alloc(0));
   }
 
   function accept(socket: Socket, first: Buffer): void {
@@ -90,8 +105,8 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
     }
     const address = peerAddress(socket);
     let st = addresses.get(address);
-    if (conns.size >= opts.maxConnections) return refuse(socket, `${conns.size} classic connections open`, address);
-    if (st && st.connections >= opts.maxConnectionsPerAddress) return refuse(socket, `${st.connections} connections from this address`, address);
+    if (conns.size >= opts.maxConnections) return refuse(socket, 'classic connections at their maximum', address);
+    if (st && st.connections >= opts.maxConnectionsPerAddress) return refuse(socket, 'too many classic connections from one address', address);
     if (!st) {
       st = { connections: 0, bucket: new TokenBucket(opts.ratePerSecond, opts.rateBurst, now), lastUsed: now() };
       addresses.set(address, st);
@@ -127,10 +142,12 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
     listen(port, host = '0.0.0.0') {
       return new Promise((resolve, reject) => {
         // allowHalfOpen: a client may half-close after its request and still read the answer.
-        const srv = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => accept(s, Buffer.alloc(0)));
+        const srv = net.createServer({ allowHalfOpen: true, noDelay: true }, admit);
         srv.once('error', reject);
         srv.listen({ port, host, backlog: 1024 }, () => {
           srv.off('error', reject);
+          // A failed accept (EMFILE) after this is logged; Node keeps listening.
+          srv.on('error', (err: NodeJS.ErrnoException) => throttle.hit('accept failed', (skipped) => log.error({ code: err.code, skipped }, 'classic board: accept failed; still listening')));
           listeners.push(srv);
           const a = srv.address() as AddressInfo;
           ports.push(a.port);

@@ -1,8 +1,10 @@
+import { DEFAULT_FD_OPTIONS, type FdOptions } from '../server/connection-budget.js';
+
 /**
  * What the classic board can be told (docs/classic-board.md, "Limits and timeouts"); validated
  * by the CLI, then frozen.
  */
-export interface ClassicOptions {
+export interface ClassicOptions extends FdOptions {
   /** Room where classic posts go and whose messages GET lists. */
   room: string;
   /** How long an unterminated request (or a connection that sent nothing) is waited for before ERRTimeout!%. */
@@ -11,7 +13,7 @@ export interface ClassicOptions {
   idleTimeoutMs: number;
   /** After the server's last answer: how long it lets the client close before it drops the socket. */
   lingerMs: number;
-  /** Open classic connections in all, and from one address. */
+  /** Open classic connections in all, and from one address (the open-file limit may lower both: connection-budget.ts). */
   maxConnections: number;
   maxConnectionsPerAddress: number;
   /** Requests per second from one address (0 = no limit), and the burst allowed above that rate. */
@@ -51,6 +53,8 @@ export const DEFAULT_CLASSIC_OPTIONS: Readonly<ClassicOptions> = Object.freeze({
   windowBytes: 0,
   pageSize: 500,
   maxQueuedRequests: 256,
+  // Used by `lab93 classic` alone; inside `lab93 server` the server's budget counts for both.
+  ...DEFAULT_FD_OPTIONS,
 });
 
 export function classicOptions(overrides: Partial<ClassicOptions> = {}): Readonly<ClassicOptions> {

@@ -1,7 +1,8 @@
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.js';
+import { DEFAULT_FD_OPTIONS, type FdOptions } from './connection-budget.js';
 
 /** Everything the repeater server can be told; validated once by the CLI, then frozen. */
-export interface ServerOptions {
+export interface ServerOptions extends FdOptions {
   limits: Limits;
   /** Pending output per connection before it is cut off as a slow reader. */
   maxSendQueue: number;
@@ -12,6 +13,7 @@ export interface ServerOptions {
   rateBurst: number;
   /** Error frames a connection may earn before it is closed. */
   maxErrors: number;
+  /** Caps on connections, lowered further by the open-file limit (connection-budget.ts). */
   maxConnections: number;
   maxConnectionsPerAddress: number;
   helloTimeoutMs: number;
@@ -23,11 +25,16 @@ export interface ServerOptions {
   cursorFlushMs: number;
   /** Messages per catch-up page (a page is sent, then we wait for the socket to drain). */
   catchUpPage: number;
+  /** A user not seen for this long is forgotten (its cursor): 0 keeps every user for ever. */
+  userRetentionMs: number;
+  /** How often users gone longer than userRetentionMs are looked for. */
+  pruneIntervalMs: number;
   serverName: string;
 }
 
 export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   limits: DEFAULT_LIMITS,
+  ...DEFAULT_FD_OPTIONS,
   maxSendQueue: 1024 * 1024,
   maxInflight: 1000,
   ratePerSecond: 50,
@@ -40,6 +47,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   receiptPingMs: 15_000,
   cursorFlushMs: 1000,
   catchUpPage: 2000,
+  userRetentionMs: 90 * 24 * 3600 * 1000,
+  pruneIntervalMs: 3600 * 1000,
   serverName: 'lab93',
 });
 

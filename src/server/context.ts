@@ -18,6 +18,8 @@ export interface ServerContext {
   now(): number;
   /** Records that a user's client provably holds every message up to `id` (the catch-up cursor). */
   markDelivered(username: string, id: number): void;
+  /** The user's cursor held in memory and not yet known to be stored, or null (read it before the store's). */
+  heldCursor(username: string): number | null;
   /** Takes a session out of rooms and users, announcing presence where it was the last. */
   detach(session: Session): void;
   /** Puts a session in a room; announces presence when it is the user's first connection there. */

@@ -14,8 +14,11 @@ import { sniff } from '../protocol/sniff.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore, StoredMessage } from '../store/types.js';
 import { serverOptions, type ServerOptions } from './config.js';
+import { ConnectionBudget, addressOf, connectionCaps, lowFdWarning, probeFds, readFdLimit, type ConnectionCaps, type Refusal } from './connection-budget.js';
 import type { ServerContext } from './context.js';
+import { CursorBook } from './cursors.js';
 import { Hub } from './hub.js';
+import { LogThrottle } from './log-throttle.js';
 import { Session } from './session.js';
 import { toPacket } from './wire.js';
 
@@ -34,7 +37,14 @@ export interface ServerDeps {
   options?: Partial<ServerOptions>;
   now?: () => number;
   classic?: ClassicGateway;
+  /** The open-file limit (tests inject one); read from /proc/self/limits when absent. */
+  fdLimit?: number | null;
+  /** Whether one more descriptor can be opened (tests inject a full table). */
+  fdProbe?: () => 'ok' | 'EMFILE' | 'ENFILE';
 }
+
+/** Refusals and descriptor trouble are logged once per this window, with a count. */
+const LOG_WINDOW_MS = 10_000;
 
 export interface Lab93Server {
   listen(port: number, host?: string): Promise<AddressInfo>;
@@ -44,6 +54,12 @@ export interface Lab93Server {
   readonly sessions: ReadonlySet<Session>;
   readonly committer: GroupCommit;
   readonly context: ServerContext;
+  /** The connections the process holds against its caps (the classic board's own port admits through it too). */
+  readonly budget: ConnectionBudget;
+  /** Writes the cursors held in memory to the store now (it happens every cursorFlushMs anyway). */
+  flushCursors(): Promise<void>;
+  /** Forgets users not seen for userRetentionMs (it happens every pruneIntervalMs anyway); resolves with how many. */
+  pruneUsers(): Promise<number>;
 }
 
 export function createServer(deps: ServerDeps): Lab93Server {
@@ -53,8 +69,11 @@ export function createServer(deps: ServerDeps): Lab93Server {
   const hub = new Hub<Session>();
   const sessions = new Set<Session>();
   const committer = new GroupCommit(deps.store);
-  const cursors = new Map<string, number>();
-  const perAddress = new Map<string, number>();
+  const cursors = new CursorBook(deps.store, log, now);
+  const caps: ConnectionCaps = connectionCaps(opts, deps.fdLimit === undefined ? readFdLimit() : deps.fdLimit, opts);
+  const budget = new ConnectionBudget(caps);
+  const throttle = new LogThrottle<Refusal | 'EMFILE' | 'ENFILE' | 'listener'>(LOG_WINDOW_MS, now);
+  const fdProbe = deps.fdProbe ?? probeFds;
   const sockets = new Set<Socket>();
   /** Sockets whose protocol is not known yet, with when they connected. */
   const sniffing = new Map<Socket, number>();
@@ -75,8 +94,10 @@ export function createServer(deps: ServerDeps): Lab93Server {
     nodeId,
     now,
     markDelivered(username, id) {
-      const prev = cursors.get(username);
-      if (prev === undefined || prev < id) cursors.set(username, id);
+      cursors.mark(username, id);
+    },
+    heldCursor(username) {
+      return cursors.held(username);
     },
     enterRoom(s, room) {
       s.rooms.add(room);
@@ -115,17 +136,36 @@ export function createServer(deps: ServerDeps): Lab93Server {
   const unsubscribe = deps.bus.subscribe((ev) => (ev.kind === 'message' ? fanOut(ev.message, ev.origin) : presence(ev)));
 
   // ---- timers -----------------------------------------------------------------------------
-  async function flushCursors(): Promise<void> {
-    if (cursors.size === 0) return;
-    const entries = [...cursors];
-    cursors.clear();
-    await deps.store.setCursors(entries).catch((err: unknown) => log.error({ err }, 'cursor flush failed'));
-  }
+  const flushCursors = (): Promise<void> => cursors.flush();
   const cursorTimer = setInterval(() => void flushCursors(), opts.cursorFlushMs);
   cursorTimer.unref();
 
+  /** Forgets users not seen for userRetentionMs; those connected now count as seen. */
+  async function pruneUsers(): Promise<number> {
+    if (opts.userRetentionMs <= 0) return 0;
+    await flushCursors();
+    const t = now();
+    const pruned = await deps.store.pruneUsers({ before: (t - opts.userRetentionMs) / 1000, now: t / 1000, online: [...hub.users.keys()] });
+    if (pruned > 0) log.info({ pruned, days: opts.userRetentionMs / 86_400_000 }, 'forgot users not seen for long');
+    return pruned;
+  }
+  const pruneTimer = setInterval(() => void pruneUsers().catch((err: unknown) => log.error({ err }, 'pruning users failed')), opts.pruneIntervalMs);
+  pruneTimer.unref();
+
+  const warning = lowFdWarning(caps, opts.maxConnections);
+  if (warning) log.warn({ fdLimit: caps.fdLimit, maxConnections: caps.maxConnections, maxConnectionsPerAddress: caps.maxConnectionsPerAddress }, warning);
+
+  /** libuv drops connections silently while the descriptor table is full; this is where it shows. */
+  function checkFds(): void {
+    const r = fdProbe();
+    if (r === 'ok') return;
+    throttle.hit(r, (skipped) => log.error({ code: r, open: sockets.size, fdLimit: caps.fdLimit, skipped }, `out of file descriptors (${r}): new connections are dropped until some close`));
+  }
+
   function sweep(): void {
     const t = now();
+    checkFds();
+    throttle.flush((key, skipped) => log.warn({ reason: key, count: skipped }, 'more of the same since the last line'));
     for (const [socket, since] of sniffing) {
       if (t - since > opts.helloTimeoutMs) {
         sniffing.delete(socket);
@@ -175,24 +215,32 @@ export function createServer(deps: ServerDeps): Lab93Server {
   }
 
   function handleSocket(socket: Socket): void {
-    const addr = socket.remoteAddress ?? 'unknown';
+    const addr = addressOf(socket);
     if (closing) {
       socket.destroy();
       return;
     }
-    const n = (perAddress.get(addr) ?? 0) + 1;
-    if (sockets.size >= opts.maxConnections || n > opts.maxConnectionsPerAddress) {
-      log.warn({ remote: addr, total: sockets.size, fromAddress: n - 1 }, 'connection refused: too many connections');
-      socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: 'too many connections' }) + '\n');
-      socket.on('error', () => {});
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
-    }
-    perAddress.set(addr, n);
+    const refused = budget.admit(addr);
+    if (refused) return refuse(socket, addr, refused);
     track(socket, addr);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     sniffFirstBytes(socket, addr);
+  }
+
+  /**
+   * Says server_busy and lets go of the descriptor as soon as the line is handed to the kernel:
+   * a refused connection that lingered would hold the very descriptors the cap protects.
+   */
+  function refuse(socket: Socket, addr: string, why: Refusal): void {
+    throttle.hit(why, (skipped) =>
+      log.warn(
+        { remote: addr, open: budget.total, fromAddress: budget.from(addr), cap: why === 'total' ? caps.maxConnections : caps.maxConnectionsPerAddress, skipped },
+        why === 'total' ? 'connection refused: the server holds all the connections it may' : 'connection refused: too many connections from one address',
+      ),
+    );
+    socket.on('error', () => socket.destroy());
+    socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: 'too many connections' }) + '\n', () => socket.destroy());
   }
 
   /**
@@ -204,9 +252,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     socket.once('close', () => {
       sockets.delete(socket);
       sniffing.delete(socket);
-      const left = (perAddress.get(addr) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(addr);
-      else perAddress.set(addr, left);
+      budget.release(addr);
     });
   }
 
@@ -242,21 +288,33 @@ export function createServer(deps: ServerDeps): Lab93Server {
     socket.on('error', onError);
   }
 
+  /**
+   * After listening, an 'error' on the listener is a failed accept (EMFILE, ENFILE, ENOMEM):
+   * Node keeps listening, so it is logged and nothing else; unheard, it would end the process.
+   */
+  function onListenerError(err: NodeJS.ErrnoException): void {
+    const key = err.code === 'EMFILE' || err.code === 'ENFILE' ? err.code : 'listener';
+    throttle.hit(key, (skipped) => log.error({ code: err.code, syscall: err.syscall, open: sockets.size, fdLimit: caps.fdLimit, skipped }, `accept failed (${err.code ?? err.message}); still listening`));
+  }
+
   return {
     sessions,
     committer,
     context: ctx,
+    budget,
     handleSocket,
+    flushCursors,
+    pruneUsers,
     listen(port, host = '0.0.0.0') {
       return new Promise((resolve, reject) => {
         const srv = net.createServer({ noDelay: true }, handleSocket);
-        srv.maxConnections = opts.maxConnections + 100;
         srv.once('error', reject);
         srv.listen({ port, host, backlog: 4096 }, () => {
           srv.off('error', reject);
+          srv.on('error', onListenerError);
           listener = srv;
           const a = srv.address() as AddressInfo;
-          log.info({ host: a.address, port: a.port }, 'listening');
+          log.info({ host: a.address, port: a.port, maxConnections: caps.maxConnections, maxConnectionsPerAddress: caps.maxConnectionsPerAddress, fdLimit: caps.fdLimit }, 'listening');
           resolve(a);
         });
       });
@@ -275,6 +333,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       for (const s of sockets) s.destroy();
       clearInterval(cursorTimer);
       clearInterval(sweepTimer);
+      clearInterval(pruneTimer);
       unsubscribe();
       await stopped;
       log.info('server stopped');

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { AppendResult, CatchUpQuery, MessageStore, NewMessage, StoredMessage } from './types.js';
+import type { AppendResult, CatchUpQuery, DirectQuery, MessageStore, NewMessage, PruneQuery, StoredMessage } from './types.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://lab93@db-host:5432/lab93 (a `schema` query parameter is taken out first). */
@@ -69,6 +69,9 @@ function migrations(s: string): string[] {
      CREATE INDEX IF NOT EXISTS messages_recipient ON ${s}.messages (recipient, id) WHERE recipient IS NOT NULL;
      CREATE INDEX IF NOT EXISTS messages_dm_sender ON ${s}.messages (username, id) WHERE recipient IS NOT NULL;
      CREATE TABLE IF NOT EXISTS ${s}.cursors (username TEXT PRIMARY KEY, last_id BIGINT NOT NULL);`,
+    // When each user was last seen (Unix seconds), for pruneUsers; existing rows count as seen now.
+    `ALTER TABLE ${s}.cursors ADD COLUMN IF NOT EXISTS seen DOUBLE PRECISION NOT NULL DEFAULT 0;
+     UPDATE ${s}.cursors SET seen = EXTRACT(EPOCH FROM now()) WHERE seen = 0;`,
   ];
 }
 
@@ -105,9 +108,17 @@ export class PostgresStore implements MessageStore {
       historyLatest: `SELECT ${COLUMNS} FROM ${s}.messages WHERE room = $1 AND recipient IS NULL ORDER BY id DESC LIMIT $2`,
       page: `SELECT ${COLUMNS} FROM ${s}.messages WHERE room = $1 AND recipient IS NULL AND id > $2 ORDER BY id LIMIT $3`,
       range: `SELECT ${COLUMNS} FROM ${s}.messages WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
+      direct: `SELECT ${COLUMNS} FROM ${s}.messages
+               WHERE recipient = $1 AND id > $2 AND id <= $3 AND ($4::float8 IS NULL OR ts >= $4::float8)
+               ORDER BY id LIMIT $5`,
       getCursor: `SELECT last_id FROM ${s}.cursors WHERE username = $1`,
-      setCursors: `INSERT INTO ${s}.cursors (username, last_id) SELECT * FROM unnest($1::text[], $2::int8[])
-                   ON CONFLICT (username) DO UPDATE SET last_id = GREATEST(${s}.cursors.last_id, excluded.last_id)`,
+      setCursors: `INSERT INTO ${s}.cursors (username, last_id, seen) SELECT u, l, $3::float8 FROM unnest($1::text[], $2::int8[]) AS t(u, l)
+                   ON CONFLICT (username) DO UPDATE SET last_id = GREATEST(${s}.cursors.last_id, excluded.last_id),
+                                                        seen = GREATEST(${s}.cursors.seen, excluded.seen)`,
+      // Rows locked in username order, as setCursors does, so two servers pruning cannot deadlock.
+      touch: `UPDATE ${s}.cursors SET seen = GREATEST(seen, $1::float8)
+              WHERE username IN (SELECT username FROM ${s}.cursors WHERE username = ANY($2::text[]) ORDER BY username FOR UPDATE)`,
+      prune: `DELETE FROM ${s}.cursors WHERE seen < $1::float8`,
     };
   }
 
@@ -268,19 +279,31 @@ export class PostgresStore implements MessageStore {
     return (await this.pool.query<Row>(this.sql.range, [afterId, upToId, limit])).rows.map(fromRow);
   }
 
+  async directMessages(q: DirectQuery): Promise<StoredMessage[]> {
+    const { rows } = await this.pool.query<Row>(this.sql.direct, [q.username, q.afterId, q.upToId, q.sinceTimestamp, q.limit]);
+    return rows.map(fromRow);
+  }
+
   async getCursor(username: string): Promise<number | null> {
     const { rows } = await this.pool.query<{ last_id: number }>(this.sql.getCursor, [username]);
     return rows[0]?.last_id ?? null;
   }
 
-  async setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void> {
+  async setCursors(entries: ReadonlyArray<readonly [string, number]>, seenAt = Date.now() / 1000): Promise<void> {
     // One row per user (ON CONFLICT may not touch a row twice), sorted so that two servers
     // flushing overlapping users lock the rows in the same order and cannot deadlock.
     const best = new Map<string, number>();
     for (const [u, id] of entries) best.set(u, Math.max(id, best.get(u) ?? id));
     if (best.size === 0) return;
     const users = [...best.keys()].sort();
-    await this.pool.query(this.sql.setCursors, [users, users.map((u) => best.get(u)!)]);
+    await this.pool.query(this.sql.setCursors, [users, users.map((u) => best.get(u)!), seenAt]);
+  }
+
+  async pruneUsers(q: PruneQuery): Promise<number> {
+    return this.tx(async (c) => {
+      if (q.online.length > 0) await c.query(this.sql.touch, [q.now, q.online]);
+      return (await c.query(this.sql.prune, [q.before])).rowCount ?? 0;
+    });
   }
 
   async close(): Promise<void> {

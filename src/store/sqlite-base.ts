@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CatchUpQuery, StoredMessage, Synchronous } from './types.js';
+import type { CatchUpQuery, DirectQuery, PruneQuery, StoredMessage, Synchronous } from './types.js';
 
 export function openSqlite(path: string, synchronous: Synchronous = 'full'): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -29,6 +29,21 @@ export function migrate(db: Database.Database, migrations: string[]): void {
   }
 }
 
+/**
+ * Cursors carry when their user was last seen (Unix seconds), so that users gone for long can be
+ * forgotten (MessageStore.pruneUsers). Added here rather than as a numbered migration because
+ * the server's and the peer's stores number their migrations separately; rows that predate it
+ * count as seen now.
+ */
+function ensureCursorSeen(db: Database.Database): void {
+  const cols = db.prepare(`SELECT name FROM pragma_table_info('cursors')`).pluck().all() as string[];
+  if (cols.includes('seen')) return;
+  db.transaction(() => {
+    db.exec(`ALTER TABLE cursors ADD COLUMN seen REAL NOT NULL DEFAULT 0`);
+    db.prepare(`UPDATE cursors SET seen = ?`).run(Date.now() / 1000);
+  })();
+}
+
 /** Opens a store file and brings its schema up to date. */
 export function openStoreDb(path: string, synchronous: Synchronous, migrations: string[]): Database.Database {
   const db = openSqlite(path, synchronous);
@@ -45,6 +60,7 @@ export abstract class SqliteStoreBase<M extends StoredMessage, R = unknown> {
     columns: string,
     protected readonly fromRow: (row: R) => M,
   ) {
+    ensureCursorSeen(db);
     this.r = {
       lastId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM messages`).pluck(),
       count: db.prepare(`SELECT COUNT(*) FROM messages`).pluck(),
@@ -58,11 +74,19 @@ export abstract class SqliteStoreBase<M extends StoredMessage, R = unknown> {
       historyBefore: db.prepare(`SELECT ${columns} FROM messages WHERE room = ? AND recipient IS NULL AND id < ? ORDER BY id DESC LIMIT ?`),
       historyLatest: db.prepare(`SELECT ${columns} FROM messages WHERE room = ? AND recipient IS NULL ORDER BY id DESC LIMIT ?`),
       page: db.prepare(`SELECT ${columns} FROM messages WHERE room = ? AND recipient IS NULL AND id > ? ORDER BY id LIMIT ?`),
+      // Through the recipient index: a first hello must cost the same however big the store is.
+      direct: db.prepare(
+        `SELECT ${columns} FROM messages
+         WHERE recipient = @user AND id > @after AND id <= @upTo AND (@since IS NULL OR ts >= @since)
+         ORDER BY id LIMIT @limit`,
+      ),
       getCursor: db.prepare(`SELECT last_id FROM cursors WHERE username = ?`).pluck(),
       setCursor: db.prepare(
-        `INSERT INTO cursors (username, last_id) VALUES (?, ?)
-         ON CONFLICT (username) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)`,
+        `INSERT INTO cursors (username, last_id, seen) VALUES (?, ?, ?)
+         ON CONFLICT (username) DO UPDATE SET last_id = MAX(last_id, excluded.last_id), seen = MAX(seen, excluded.seen)`,
       ),
+      touch: db.prepare(`UPDATE cursors SET seen = MAX(seen, @now) WHERE username IN (SELECT value FROM json_each(@online))`),
+      prune: db.prepare(`DELETE FROM cursors WHERE seen < ?`),
     };
   }
 
@@ -90,12 +114,22 @@ export abstract class SqliteStoreBase<M extends StoredMessage, R = unknown> {
   async page(room: string, afterId: number, limit: number): Promise<M[]> {
     return (this.r.page.all(room, afterId, limit) as R[]).map(this.fromRow);
   }
+  async directMessages(q: DirectQuery): Promise<M[]> {
+    const rows = this.r.direct.all({ user: q.username, after: q.afterId, upTo: q.upToId, since: q.sinceTimestamp, limit: q.limit }) as R[];
+    return rows.map(this.fromRow);
+  }
   async getCursor(username: string): Promise<number | null> {
     return (this.r.getCursor.get(username) as number | undefined) ?? null;
   }
-  async setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void> {
+  async setCursors(entries: ReadonlyArray<readonly [string, number]>, seenAt = Date.now() / 1000): Promise<void> {
     this.db.transaction(() => {
-      for (const [u, id] of entries) this.r.setCursor.run(u, id);
+      for (const [u, id] of entries) this.r.setCursor.run(u, id, seenAt);
+    })();
+  }
+  async pruneUsers(q: PruneQuery): Promise<number> {
+    return this.db.transaction(() => {
+      if (q.online.length > 0) this.r.touch.run({ now: q.now, online: JSON.stringify(q.online) });
+      return this.r.prune.run(q.before).changes;
     })();
   }
   async close(): Promise<void> {

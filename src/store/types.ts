@@ -38,6 +38,28 @@ export interface CatchUpQuery {
   limit: number;
 }
 
+/** Direct messages addressed to one user, for a user's first hello (docs/protocol.md, "Cursors"). */
+export interface DirectQuery {
+  username: string;
+  /** Exclusive lower bound. */
+  afterId: number;
+  /** Inclusive upper bound. */
+  upToId: number;
+  /** Only messages stored at or after this time (Unix seconds); null for all. */
+  sinceTimestamp: number | null;
+  limit: number;
+}
+
+/** Which per-user rows to forget: those of users not seen since `before`, sparing `online`. */
+export interface PruneQuery {
+  /** Unix seconds: users last seen before this are forgotten. */
+  before: number;
+  /** Unix seconds: the time the `online` users are stamped as seen. */
+  now: number;
+  /** Users connected right now: stamped as seen, never pruned (another server may prune otherwise). */
+  online: readonly string[];
+}
+
 export interface MessageStore {
   /** Stores a batch in one transaction; resolves only once it is durable. Results are in input order. */
   append(batch: NewMessage[]): Promise<AppendResult[]>;
@@ -57,8 +79,19 @@ export interface MessageStore {
    * messages its wire lost or reordered from it (src/bus/sequencer.ts).
    */
   range?(afterId: number, upToId: number, limit: number): Promise<StoredMessage[]>;
+  /** Direct messages to `username` (not from), ascending by id, at most `limit`. */
+  directMessages(q: DirectQuery): Promise<StoredMessage[]>;
   getCursor(username: string): Promise<number | null>;
-  setCursors(entries: ReadonlyArray<readonly [string, number]>): Promise<void>;
+  /**
+   * Moves each user's cursor forward (never back) and stamps those users as seen at `seenAt`
+   * (Unix seconds; default now): a cursor row is the user's "last seen" too.
+   */
+  setCursors(entries: ReadonlyArray<readonly [string, number]>, seenAt?: number): Promise<void>;
+  /**
+   * Forgets the per-user rows (cursors) of users not seen since `q.before`, after stamping the
+   * `q.online` users as seen. Returns how many users were forgotten.
+   */
+  pruneUsers(q: PruneQuery): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -107,6 +107,42 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       assert.equal(await store.getCursor('alice'), 10);
     });
 
+    it('direct messages: only those addressed to the user, within the bounds and the time window, through any room', async () => {
+      const r = await store.append([
+        msg({ to: 'bob', timestamp: 100 }), // 0: to bob, old
+        msg({ to: 'carol', timestamp: 200 }), // 1: to someone else
+        msg({ username: 'bob', to: 'alice', timestamp: 200 }), // 2: from bob, not to him
+        msg({ room: 'lab', timestamp: 300 }), // 3: a room message
+        msg({ to: 'bob', room: 'lab', timestamp: 300 }), // 4: to bob
+        msg({ to: 'bob', timestamp: 400 }), // 5: to bob, after the upper bound
+      ]);
+      const ids = r.map((x) => x.message.id);
+      const all = await store.directMessages({ username: 'bob', afterId: 0, upToId: ids[4]!, sinceTimestamp: null, limit: 100 });
+      assert.deepEqual(all.map((m) => m.id), [ids[0], ids[4]]);
+      const recent = await store.directMessages({ username: 'bob', afterId: 0, upToId: ids[5]!, sinceTimestamp: 250, limit: 100 });
+      assert.deepEqual(recent.map((m) => m.id), [ids[4], ids[5]]);
+      const paged = await store.directMessages({ username: 'bob', afterId: ids[0]!, upToId: ids[5]!, sinceTimestamp: null, limit: 1 });
+      assert.deepEqual(paged.map((m) => m.id), [ids[4]]);
+      assert.deepEqual(await store.directMessages({ username: 'nobody', afterId: 0, upToId: ids[5]!, sinceTimestamp: null, limit: 100 }), []);
+    });
+
+    it('pruning forgets the users not seen since the cutoff, spares those online, and a pruned user starts anew', async () => {
+      await store.setCursors([['old', 5], ['online', 6]], 1000);
+      await store.setCursors([['recent', 7]], 5000);
+      await store.setCursors([['old', 1]], 900); // an older stamp does not move "seen" back
+      const pruned = await store.pruneUsers({ before: 2000, now: 6000, online: ['online', 'never-stored'] });
+      assert.equal(pruned, 1);
+      assert.equal(await store.getCursor('old'), null);
+      assert.equal(await store.getCursor('online'), 6, 'an online user is kept, whenever it was last stored');
+      assert.equal(await store.getCursor('recent'), 7);
+      assert.equal(await store.getCursor('never-stored'), null, 'being online creates no cursor');
+      // "online" was stamped at 6000 by the prune: a later prune before 5500 keeps it.
+      assert.equal(await store.pruneUsers({ before: 5500, now: 7000, online: [] }), 1, 'only "recent" (seen at 5000) goes');
+      assert.equal(await store.getCursor('online'), 6);
+      await store.setCursors([['old', 2]], 8000);
+      assert.equal(await store.getCursor('old'), 2, 'a pruned user gets a fresh cursor, not the old one');
+    });
+
     if (reopen) {
       it('what was appended is there after reopening, and ids keep increasing', async () => {
         const [a] = await store.append([msg({ content: 'durable' })]);

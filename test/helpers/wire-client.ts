@@ -41,8 +41,9 @@ export class WireClient {
     );
   }
 
-  static async connect(port: number, mode: FrameMode = 'plain', host = '127.0.0.1'): Promise<WireClient> {
-    const socket = net.connect({ port, host });
+  /** `localAddress` picks the client's address, e.g. 127.0.0.2 to be another host on loopback. */
+  static async connect(port: number, mode: FrameMode = 'plain', host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
+    const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await once(socket, 'connect');
     return new WireClient(socket, mode);
   }

@@ -1,4 +1,5 @@
 import type { HelloPacket } from '../../protocol/packets.js';
+import type { DirectQuery, StoredMessage } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import type { Session } from '../session.js';
 import { toPacket } from '../wire.js';
@@ -8,7 +9,9 @@ import type { Handler } from './types.js';
  * Logs a session in: registers it (so live messages from now on are held for it), sends
  * `welcome`, streams what the user missed page by page (waiting for the socket to drain between
  * pages, so a 100,000-message catch-up never sits in memory), then `synced` and the held messages.
- * `since` null means: from the cursor the server keeps for the user; a user never seen starts now.
+ * `since` null means: from the cursor the server keeps for the user (the one held in memory
+ * first, then the stored one); a user never seen gets the direct messages addressed to it and
+ * starts the rooms now (docs/protocol.md, "Cursors").
  */
 export async function login(ctx: ServerContext, s: Session, username: string, rooms: string[], since: number | null, catchUp = true): Promise<void> {
   s.username = username;
@@ -16,10 +19,14 @@ export async function login(ctx: ServerContext, s: Session, username: string, ro
   ctx.hub.addUser(s);
   for (const room of rooms) ctx.enterRoom(s, room);
   let lastId: number;
-  let stored: number | null;
+  let cursor: number | null = null;
+  let direct: StoredMessage[] = [];
   try {
+    // Memory before the store: a cursor flushed while the store is read is in one or the other.
+    const held = since === null ? ctx.heldCursor(username) : null;
     lastId = await ctx.store.lastId();
-    stored = since === null ? await ctx.store.getCursor(username) : null;
+    if (since === null) cursor = maxOf(held, await ctx.store.getCursor(username), ctx.heldCursor(username));
+    if (since === null && cursor === null && catchUp) direct = await ctx.store.directMessages(directQuery(ctx, username, 0, lastId));
   } catch (err) {
     // The store is unreachable (a cluster's PostgreSQL down): without last_id there is no
     // catch-up, and a session left in 'syncing' would hold live messages forever. Close it;
@@ -28,31 +35,57 @@ export async function login(ctx: ServerContext, s: Session, username: string, ro
     s.close('the message store is unavailable', { error: 'internal' });
     return;
   }
-  const from = !catchUp ? lastId : since ?? stored ?? lastId;
-  // `since` is the client's word that it holds everything up to there, as good as a receipt;
-  // a user never seen gets a cursor now, so what arrives while it is away is kept for it.
-  if (since !== null || stored === null) ctx.markDelivered(username, Math.min(from, lastId));
+  const from = !catchUp ? lastId : since ?? cursor ?? lastId;
+  // `since` is the client's word that it holds everything up to there, as good as a receipt. A
+  // user never seen gets a cursor now, so what arrives while it is away is kept for it: before
+  // its first direct message when it has some (they are owed until a receipt covers them), else
+  // last_id. Marking a known user's cursor again changes nothing but when it was last seen.
+  const mark = since !== null ? since : cursor ?? (direct.length > 0 ? direct[0]!.id - 1 : lastId);
+  ctx.markDelivered(username, Math.min(mark, lastId));
   s.syncedUpTo = lastId;
   const users = new Set<string>();
   for (const room of s.rooms) for (const u of ctx.hub.usersIn(room)) users.add(u);
   s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1 });
   s.log.info({ rooms: [...s.rooms], since: from, lastId }, 'hello');
   // Streamed in the background: the client may send while its backlog arrives.
-  void streamCatchUp(ctx, s, username, from, lastId).catch((err: unknown) => {
+  const page: Page = direct.length > 0
+    ? (after, limit) => ctx.store.directMessages({ ...directQuery(ctx, username, after, lastId), limit })
+    : (after, limit) => ctx.store.catchUp({ username, rooms: [...s.rooms], afterId: after, upToId: lastId, limit });
+  void streamCatchUp(ctx, s, page, direct.length > 0 ? 0 : from, lastId, direct).catch((err: unknown) => {
     s.log.error({ err }, 'catch-up failed');
     s.close('catch-up failed', { error: 'internal' });
   });
 }
 
-async function streamCatchUp(ctx: ServerContext, s: Session, username: string, from: number, lastId: number): Promise<void> {
+type Page = (afterId: number, limit: number) => Promise<StoredMessage[]>;
+
+function maxOf(...xs: Array<number | null>): number | null {
+  let m: number | null = null;
+  for (const x of xs) if (x !== null && (m === null || x > m)) m = x;
+  return m;
+}
+
+/**
+ * A first hello's direct messages: those of the retention period only, so that a user forgotten
+ * after userRetentionMs and back is not served again what it read before it left.
+ */
+function directQuery(ctx: ServerContext, username: string, afterId: number, upToId: number): DirectQuery {
+  const since = ctx.opts.userRetentionMs > 0 ? (ctx.now() - ctx.opts.userRetentionMs) / 1000 : null;
+  return { username, afterId, upToId, sinceTimestamp: since, limit: ctx.opts.catchUpPage };
+}
+
+/** Sends pages of (after, lastId] as `page` reads them, waiting for the socket to drain between pages; `first` is page one when already read. */
+async function streamCatchUp(ctx: ServerContext, s: Session, page: Page, from: number, lastId: number, first: StoredMessage[]): Promise<void> {
   let after = from;
   let missed = 0;
+  let rows = first;
   while (after < lastId && s.state === 'syncing') {
-    const rows = await ctx.store.catchUp({ username, rooms: [...s.rooms], afterId: after, upToId: lastId, limit: ctx.opts.catchUpPage });
+    if (rows.length === 0) rows = await page(after, ctx.opts.catchUpPage);
     for (const m of rows) s.reply(toPacket(m));
     missed += rows.length;
     if (rows.length < ctx.opts.catchUpPage) break;
     after = rows[rows.length - 1]!.id;
+    rows = [];
     await s.conn.drained();
   }
   if (s.state !== 'syncing') return;
