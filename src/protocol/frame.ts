@@ -52,8 +52,8 @@ export function decodeFrame(line: Buffer, mode: FrameMode): DecodeResult {
 
 /**
  * Deepest nesting a frame may have. Packets are at most 3 levels deep; the limit exists because
- * echoing a ping's `data` (JSON.stringify, recursive) overflows the stack near 10,000 levels, and
- * a 64 KiB frame can nest 32,000 deep.
+ * echoing a ping's `data` (JSON.stringify, recursive) overflows the stack a few thousand levels
+ * down, and a 64 KiB frame can nest 32,000 deep.
  */
 export const MAX_JSON_DEPTH = 32;
 

@@ -26,8 +26,8 @@ class PyFail {
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = Object.freeze({
   '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
 });
-/** Decimal (with `_` separators, fraction, exponent) or 0x/0o/0b integers, after an optional sign. */
-const NUMBER = /([-+]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d(?:_?\d)*)?)/y;
+/** Decimal (with `_` separators, fraction, exponent) or 0x/0o/0b integers. */
+const NUMBER = /(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d(?:_?\d)*)?)/y;
 const IDENT_CHAR = /[\p{L}\p{N}_]/u;
 const HEX = /^[0-9a-fA-F]+$/;
 
@@ -113,13 +113,20 @@ class Reader {
         return v;
       }
     }
+    // One sign, as ast.literal_eval allows, possibly apart from its number ("- 1").
+    const sign = s[this.i] === '-' || s[this.i] === '+' ? s[this.i++] : '';
+    if (sign !== '') this.ws();
     NUMBER.lastIndex = this.i;
     const m = NUMBER.exec(s);
     if (m === null) this.syntax('expected a string, None, True, False or a number');
-    this.i += m[0].length;
+    const lit = m[0];
+    this.i += lit.length;
     if (IDENT_CHAR.test(s[this.i] ?? '') || s[this.i] === '.') this.syntax('malformed number');
-    const n = Number(m[2]!.replace(/_/g, ''));
-    return m[1] === '-' ? -n : n;
+    const isFloat = !/^0[xXoObB]/.test(lit) && /[.eE]/.test(lit);
+    if (!isFloat && /^0[0-9_]*[1-9]/.test(lit)) this.syntax('leading zeros in a decimal integer');
+    const n = Number(lit.replace(/_/g, ''));
+    // Python's -0 is the integer 0; only a float keeps its sign (-0.0).
+    return sign === '-' && (n !== 0 || isFloat) ? -n : n;
   }
 
   /** The prefix (lower case) and quote of a string starting here, or undefined. */
@@ -171,7 +178,13 @@ class Reader {
         this.i += triple ? 3 : 1;
         return out;
       }
-      if ((c === '\n' || c === '\r') && !triple) this.syntax('a line break inside a string');
+      if (c === '\n' || c === '\r') {
+        if (!triple) this.syntax('a line break inside a string');
+        // Python reads source with universal newlines: \r\n and \r are \n, in strings too.
+        out += '\n';
+        this.i += c === '\r' && s[this.i + 1] === '\n' ? 2 : 1;
+        continue;
+      }
       if (bytes && c.charCodeAt(0) > 0x7f) this.syntax('a byte string holds only ASCII characters');
       if (c !== '\\') {
         out += c;
@@ -181,9 +194,15 @@ class Reader {
       const e = s[this.i + 1];
       if (e === undefined) this.syntax('unterminated string');
       if (raw) {
-        // In a raw string the backslash stays, and the character after it cannot end the string.
-        out += c + e;
-        this.i += 2;
+        // In a raw string the backslash stays, and the character after it cannot end the string
+        // (a line break after it is kept too, as \n).
+        if (e === '\n' || e === '\r') {
+          out += '\\\n';
+          this.i += e === '\r' && s[this.i + 2] === '\n' ? 3 : 2;
+        } else {
+          out += c + e;
+          this.i += 2;
+        }
         continue;
       }
       out += this.escape(field, e, bytes);
