@@ -57,8 +57,8 @@ export type ServerPacket =
 // ---- validation ---------------------------------------------------------------------------
 /** Names and rooms: printable, no whitespace, no control or format characters (no escapes, no bidi tricks). */
 const NAME = /^[^\s\p{C}]+$/u;
-/** Subjects: may hold spaces, never control or format characters. */
-const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+/** Subjects: may hold spaces, never control or format characters, nor line or paragraph separators (one line). */
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 
 function bad(field: string, why: string, uid?: string): ProtocolError {
   return new ProtocolError('bad_packet', `${field}: ${why}`, uid !== undefined ? { uid } : {});
@@ -154,6 +154,7 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
       const uidRaw = obj.uid;
       let uid: string | null = null;
       if (uidRaw !== undefined && uidRaw !== null) {
+        if (typeof uidRaw === 'string') wellFormed(uidRaw, 'uid');
         if (typeof uidRaw !== 'string' || uidRaw.length === 0 || uidRaw.length > limits.maxUidLength || !NAME.test(uidRaw)) {
           throw bad('uid', `must be a string of 1 to ${limits.maxUidLength} printable characters`);
         }

@@ -14,7 +14,7 @@ export function fuzzRuns(fallback: number): number {
 }
 
 /** fast-check parameters for one property: its runs, and the seed to replay when one is given. */
-export function fuzzParams(fallbackRuns: number): fc.Parameters<unknown> {
+export function fuzzParams<T = unknown>(fallbackRuns: number): fc.Parameters<T> {
   const seed = Number(process.env.LAB93_FUZZ_SEED);
   return { numRuns: fuzzRuns(fallbackRuns), ...(Number.isSafeInteger(seed) ? { seed } : {}) };
 }
@@ -111,7 +111,7 @@ export function hostilePacket(types: readonly string[]): fc.Arbitrary<Record<str
   );
   return fc
     .tuple(
-      fc.oneof(fc.constantFrom(...types), hostileValue, fc.constant(undefined)),
+      types.length === 0 ? fc.constant(undefined) : fc.oneof(fc.constantFrom(...types), hostileValue, fc.constant(undefined)),
       base,
       fc.array(fc.tuple(fc.oneof(fc.constantFrom(...PACKET_FIELDS), fc.constantFrom(...HOSTILE_KEYS)), hostileValue), { maxLength: 4 }),
     )

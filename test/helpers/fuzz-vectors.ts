@@ -9,7 +9,9 @@
  * - bytes: one line without its newline (or a byte stream for the splitters and "server");
  * - mode: the frame mode it arrives in; expect: the error code the server answers with.
  */
+import { AssertionError } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassicSplitter, parseRequest } from '../../src/protocol/classic.js';
@@ -88,4 +90,21 @@ export function replayAllDecoders(bytes: Buffer): Record<string, string> {
   out.classic = [...c.requests.map((q) => parseRequest(q).type), ...(c.overloaded ? ['overload'] : [])].join(',');
   out['classic-request'] = parseRequest(bytes).type;
   return out;
+}
+
+/**
+ * fc.assert, plus: when the property fails because the code under test THREW (not because an
+ * assertion failed) and LAB93_FUZZ_SAVE is set (`npm run fuzz`), the shrunk counterexample is
+ * saved as a regression vector through `toVector`.
+ */
+export function checkProperty<Ts>(prop: fc.IProperty<Ts>, params: fc.Parameters<Ts>, toVector?: (counterexample: Ts) => { decoder: string; bytes: Buffer; mode?: FrameMode }): void {
+  const details = fc.check(prop, params);
+  if (!details.failed) return;
+  const err = details.errorInstance;
+  if (toVector !== undefined && details.counterexample !== null && !(err instanceof AssertionError) && process.env.LAB93_FUZZ_SAVE) {
+    const v = toVector(details.counterexample);
+    const file = saveVector(v.decoder, v.bytes, `fast-check (seed ${details.seed}): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, v.mode ? { mode: v.mode } : {});
+    console.error(`saved a new regression vector: test/fixtures/fuzz/${file}`);
+  }
+  throw new Error(fc.defaultReportMessage(details) ?? 'property failed');
 }
