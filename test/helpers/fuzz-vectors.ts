@@ -3,11 +3,12 @@
  * replayed against every decoder by test/property/regressions.test.ts and against a real server
  * by test/integration/fuzz-net.test.ts. `npm run fuzz` adds the crashes it finds.
  *
- * A vector: { decoder, bytes (base64), mode?, expect?, text?, found }.
+ * A vector: { decoder, bytes (base64), mode?, expect?, reset?, text?, found }.
  * - decoder: the one that failed ("frame", "pyliteral", "client-packet", "peer-packet",
  *   "line-splitter", "classic", "sniff", or "server" for a whole-process crash over TCP);
  * - bytes: one line without its newline (or a byte stream for the splitters and "server");
- * - mode: the frame mode it arrives in; expect: the error code the server answers with.
+ * - mode: the frame mode it arrives in; expect: the error code the server answers with;
+ * - reset: over TCP, the client resets the connection once the answer arrives.
  */
 import { AssertionError } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -32,6 +33,8 @@ export interface FuzzVector {
   bytes: Buffer;
   mode?: FrameMode;
   expect?: string;
+  /** Replay over TCP: reset the connection (RST) once the first answer arrives. */
+  reset?: boolean;
   found: string;
 }
 
@@ -44,6 +47,7 @@ export function loadVectors(): FuzzVector[] {
       const v: FuzzVector = { name: f.slice(0, -5), decoder: String(j.decoder), bytes: Buffer.from(String(j.bytes), 'base64'), found: String(j.found ?? '') };
       if (j.mode === 'plain' || j.mode === 'base64') v.mode = j.mode;
       if (typeof j.expect === 'string') v.expect = j.expect;
+      if (j.reset === true) v.reset = true;
       return v;
     });
 }

@@ -99,6 +99,22 @@ describe('repeater session: an unexpected exception closes that connection alone
     await assertContained(victim, 'boundary bug');
   });
 
+  it('a client that resets its connection after being refused as not Lab-93 (no classic board here) harms nobody', async () => {
+    // Found by the network fuzz against a peer (whose chat port has no classic board): the refusal
+    // dropped the socket's error listener, so the reset's ECONNRESET ended the process.
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(ts.port, '127.0.0.1');
+      await once(s, 'connect');
+      s.write('GET%\n');
+      const [answer] = (await within(once(s, 'data'), 'the refusal')) as [Buffer];
+      assert.match(answer.toString(), /"code":"bad_frame"/);
+      s.resetAndDestroy();
+      await once(s, 'close');
+    }
+    await new Promise((r) => setTimeout(r, 100)); // the reset reaches the server
+    await othersStillChat();
+  });
+
   it('the crash line of issue 8, plain and base64, gets an error frame and harms nobody', async () => {
     const line = String.raw`{'username': 'x', 'content': '\U00110000'}`;
     for (const [mode, data] of [['plain', line + '\n'], ['base64', Buffer.from(line).toString('base64') + '\n']] as const) {
