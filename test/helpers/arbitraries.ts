@@ -7,10 +7,14 @@
  */
 import fc from 'fast-check';
 
-/** Runs per property: LAB93_FUZZ_RUNS, or `fallback` (kept small so `npm test` stays quick). */
+/**
+ * Runs for a property whose `npm test` count is `fallback` (kept small so the suite stays quick).
+ * LAB93_FUZZ_RUNS is the count for a typical property (400 in `npm test`); each property scales
+ * by the same factor, so the costly ones (every byte boundary, python3) stay in proportion.
+ */
 export function fuzzRuns(fallback: number): number {
   const env = Number(process.env.LAB93_FUZZ_RUNS);
-  return Number.isSafeInteger(env) && env > 0 ? Math.max(env, fallback) : fallback;
+  return Number.isSafeInteger(env) && env > 0 ? Math.max(fallback, Math.round((env * fallback) / 400)) : fallback;
 }
 
 /** fast-check parameters for one property: its runs, and the seed to replay when one is given. */
