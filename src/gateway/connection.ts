@@ -49,6 +49,8 @@ export class ClassicConnection {
   private lastActive: number;
   private timer: NodeJS.Timeout | null = null;
   private paused = false;
+  /** An unexpected exception ended this connection (logged once). */
+  private faulted = false;
   /** Resolves once the socket is closed. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -60,14 +62,53 @@ export class ClassicConnection {
     // Answers may still be on their way (a POST waits for its commit) when the client half-closes.
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
+    // Every way in (data, end, close, timers) goes through guard(): a fault stays in this connection.
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('end', () => this.guard(() => this.onEnd()));
     socket.on('error', () => {
       /* 'close' follows; a reset is a normal end for a board client */
     });
-    socket.on('close', () => this.onClose());
-    if (first.length > 0) this.onData(first);
-    else this.arm();
+    socket.on('close', () => this.guard(() => this.onClose()));
+    this.guard(() => {
+      if (first.length > 0) this.onData(first);
+      else this.arm();
+    });
+  }
+
+  /** Runs `fn`; an exception from it ends this connection alone (see `fault`). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  /**
+   * An exception that no rule of the board explains (a bug): answered the way the board answers
+   * a failure it knows (ERRServer Error%), then this connection is closed; logged once with its
+   * stack. Everyone else is served on. Never throws.
+   */
+  private fault(err: unknown): void {
+    if (this.faulted) return;
+    this.faulted = true;
+    try {
+      this.d.log.error({ err, remote: this.remote }, 'unexpected error; closing this classic connection');
+    } catch {
+      /* a logger that throws must not turn one fault into a crash */
+    }
+    try {
+      this.queue.length = 0;
+      this.clearTimer();
+      if (!this.closed && !this.socket.destroyed && !this.socket.writableEnded) this.socket.write(answer('serverError'));
+      this.finish();
+    } catch {
+      try {
+        this.socket.destroy();
+      } catch {
+        /* nothing more can be done for this connection */
+      }
+    }
   }
 
   get isClosed(): boolean {
@@ -147,7 +188,7 @@ export class ClassicConnection {
     if (this.closed || this.busy || this.finishing) return;
     const waitingForRequest = this.splitter.pending > 0 || !this.started;
     const deadline = waitingForRequest ? this.waitingSince + this.d.opts.requestTimeoutMs : this.lastActive + this.d.opts.idleTimeoutMs;
-    this.timer = setTimeout(() => this.onTimer(waitingForRequest), Math.max(0, deadline - mono()));
+    this.timer = setTimeout(() => this.guard(() => this.onTimer(waitingForRequest)), Math.max(0, deadline - mono()));
     this.timer.unref();
   }
 
@@ -183,13 +224,16 @@ export class ClassicConnection {
         }
       }
     } catch (err) {
-      this.d.log.error({ err, remote: this.remote }, 'classic connection failed');
-      this.socket.destroy();
+      this.fault(err);
     }
     this.busy = false;
-    if (this.closed) return;
-    if (this.finishing) this.finish();
-    else this.arm();
+    // Guarded: a throw here would reject run()'s promise, which nobody awaits (an unhandled
+    // rejection ends the process).
+    this.guard(() => {
+      if (this.closed || this.faulted) return;
+      if (this.finishing) this.finish();
+      else this.arm();
+    });
   }
 
   private async handle(item: Item): Promise<void> {

@@ -144,7 +144,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
     case 'bye':
       return typeof o.reason === 'string' ? { type: 'bye', reason: o.reason.slice(0, 200) } : { type: 'bye' };
     case 'error':
-      return { type: 'error', code: String(o.code).slice(0, 40), message: String(o.message).slice(0, 400) };
+      return { type: 'error', code: typeof o.code === 'string' ? o.code.slice(0, 40) : '', message: typeof o.message === 'string' ? o.message.slice(0, 400) : '' };
     default:
       if (typeof o.type !== 'string') throw bad('type', 'missing');
       throw new ProtocolError('unknown_type', `unknown peer packet type ${JSON.stringify(o.type.slice(0, 40))}`);

@@ -5,6 +5,7 @@
  */
 import { ProtocolError } from './errors.js';
 import { DEFAULT_ROOM, type Limits } from './limits.js';
+import { loneSurrogate, surrogateReason } from './text.js';
 
 // ---- client to server -------------------------------------------------------------------
 /** `quiet`: a script's connection: it receives, but takes no part in presence or `who`. */
@@ -56,16 +57,23 @@ export type ServerPacket =
 // ---- validation ---------------------------------------------------------------------------
 /** Names and rooms: printable, no whitespace, no control or format characters (no escapes, no bidi tricks). */
 const NAME = /^[^\s\p{C}]+$/u;
-/** Subjects: may hold spaces, never control or format characters. */
-const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+/** Subjects: may hold spaces, never control or format characters, nor line or paragraph separators (one line). */
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 
 function bad(field: string, why: string, uid?: string): ProtocolError {
   return new ProtocolError('bad_packet', `${field}: ${why}`, uid !== undefined ? { uid } : {});
 }
 
+/** Every string field must be Unicode text: a lone surrogate (only a `\u` escape makes one) is refused by name. */
+function wellFormed(v: string, field: string, uid?: string): void {
+  const unit = loneSurrogate(v);
+  if (unit !== -1) throw bad(field, surrogateReason(unit), uid);
+}
+
 export function checkName(value: unknown, field: string, max: number, uid?: string): string {
   if (typeof value !== 'string') throw bad(field, 'must be a string', uid);
   if (value.length === 0) throw bad(field, 'must not be empty', uid);
+  wellFormed(value, field, uid);
   if ([...value].length > max) throw bad(field, `longer than ${max} characters`, uid);
   if (!NAME.test(value)) throw bad(field, 'must not contain spaces or control characters', uid);
   return value;
@@ -75,6 +83,7 @@ function optString(obj: Record<string, unknown>, field: string, max: number, uid
   const v = obj[field];
   if (v === undefined || v === null || v === '') return null;
   if (typeof v !== 'string') throw bad(field, 'must be a string', uid);
+  wellFormed(v, field, uid);
   if ([...v].length > max) throw bad(field, `longer than ${max} characters`, uid);
   if (!NO_CONTROLS.test(v)) throw bad(field, 'must not contain control characters', uid);
   return v;
@@ -97,15 +106,34 @@ function content(obj: Record<string, unknown>, limits: Limits, uid?: string): st
   const v = obj.content;
   if (typeof v !== 'string') throw bad('content', 'must be a string', uid);
   if (v.length === 0) throw bad('content', 'must not be empty', uid);
+  // Controls, invisible and bidi characters are kept: content is free text (emoji sequences need
+  // U+200D, right-to-left writing needs its marks), and receivers sanitize before display
+  // (docs/protocol.md, "Text"). Only what is not text at all is refused.
+  wellFormed(v, 'content', uid);
   if (Buffer.byteLength(v, 'utf8') > limits.maxContentBytes) {
     throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`, uid !== undefined ? { uid } : {});
   }
   return v;
 }
 
+export type PacketResult = { ok: true; packet: ClientPacket } | { ok: false; error: ProtocolError };
+
+/**
+ * parseClientPacket as a total function: a packet or the ProtocolError that refuses it, never a
+ * throw. An exception that is not a ProtocolError is a bug, and propagates to the session guard.
+ */
+export function decodeClientPacket(obj: Record<string, unknown>, limits: Limits): PacketResult {
+  try {
+    return { ok: true, packet: parseClientPacket(obj, limits) };
+  } catch (err) {
+    if (err instanceof ProtocolError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
 /**
  * Turns a decoded JSON object into a typed client packet, or throws a ProtocolError
- * (`bad_packet`, `too_large`, `unknown_type`).
+ * (`bad_packet`, `too_large`, `unknown_type`, `too_many_rooms`).
  */
 export function parseClientPacket(obj: Record<string, unknown>, limits: Limits): ClientPacket {
   const type = obj.type;
@@ -126,6 +154,7 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
       const uidRaw = obj.uid;
       let uid: string | null = null;
       if (uidRaw !== undefined && uidRaw !== null) {
+        if (typeof uidRaw === 'string') wellFormed(uidRaw, 'uid');
         if (typeof uidRaw !== 'string' || uidRaw.length === 0 || uidRaw.length > limits.maxUidLength || !NAME.test(uidRaw)) {
           throw bad('uid', `must be a string of 1 to ${limits.maxUidLength} printable characters`);
         }

@@ -278,6 +278,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
         if (deps.classic) deps.classic.accept(socket, bytes);
         else {
           log.info({ remote: addr }, 'rejected: not a Lab-93 frame and the classic board is off');
+          socket.on('error', onError); // a reset after this must not be an unhandled 'error' (it ended peers)
           socket.end(JSON.stringify({ type: 'error', code: 'bad_frame', message: 'not a Lab-93 frame' }) + '\n');
         }
         return;

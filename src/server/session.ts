@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, type EncodedPacket, type FrameMode } from '../protocol/frame.js';
-import { parseClientPacket, type ClientPacket, type ServerPacket } from '../protocol/packets.js';
+import { decodeClientPacket, type ServerPacket } from '../protocol/packets.js';
 import type { FrameConn } from '../net/frame-conn.js';
 import { TokenBucket } from './rate-limit.js';
 import type { ServerContext } from './context.js';
@@ -40,6 +40,8 @@ export class Session {
   private inbox: Buffer[] = [];
   private busy = false;
   private pausedForInflight = false;
+  /** An unexpected exception ended this session (logged once). */
+  private faulted = false;
   closeReason = '';
 
   constructor(
@@ -61,15 +63,21 @@ export class Session {
   }
 
   // ---- inbound ----------------------------------------------------------------------------
+  /**
+   * One line from the connection. Called from the socket's 'data' event: whatever happens while
+   * handling it stays in this session (see `fault`), it never escapes into the event loop.
+   */
   onFrame(line: Buffer): void {
-    this.lastSeen = this.ctx.now();
-    this.pinged = false;
-    if (this.busy) {
-      this.inbox.push(line);
-      return;
-    }
-    this.handleLine(line);
-    this.drainInbox();
+    this.guard(() => {
+      this.lastSeen = this.ctx.now();
+      this.pinged = false;
+      if (this.busy) {
+        this.inbox.push(line);
+        return;
+      }
+      this.handleLine(line);
+      this.drainInbox();
+    });
   }
 
   private drainInbox(): void {
@@ -83,15 +91,14 @@ export class Session {
       this.fail(new ProtocolError(decoded.code, decoded.message, { fatal: this.state === 'hello' }));
       return;
     }
-    let packet: ClientPacket;
-    try {
-      packet = parseClientPacket(decoded.value, this.ctx.opts.limits);
-    } catch (err) {
-      const pe = err instanceof ProtocolError ? err : new ProtocolError('bad_packet', String(err));
+    const parsed = decodeClientPacket(decoded.value, this.ctx.opts.limits);
+    if (!parsed.ok) {
+      const pe = parsed.error;
       const uid = typeof decoded.value.uid === 'string' ? decoded.value.uid.slice(0, 64) : undefined;
       this.fail(this.state === 'hello' ? new ProtocolError(pe.code, pe.message, { fatal: true }) : uid && !pe.uid ? new ProtocolError(pe.code, pe.message, { uid }) : pe);
       return;
     }
+    const packet = parsed.packet;
     const handler = HANDLERS[packet.type];
     if (this.state === 'hello' && !handler.preHello) {
       this.fail(new ProtocolError('not_hello', `the first packet must be hello, not ${packet.type}`, { fatal: true }));
@@ -112,21 +119,57 @@ export class Session {
       this.busy = true;
       this.conn.pause();
       result
-        .catch((err: unknown) => this.handlerError(err))
-        .finally(() => {
-          this.busy = false;
-          if (this.state === 'closed') return;
-          if (!this.pausedForInflight) this.conn.resume();
-          this.drainInbox();
-        });
+        .catch((err: unknown) => this.guard(() => this.handlerError(err)))
+        .finally(() =>
+          // A rejection from here would be unhandled, which ends the process: guarded too.
+          this.guard(() => {
+            this.busy = false;
+            if (this.state === 'closed') return;
+            if (!this.pausedForInflight) this.conn.resume();
+            this.drainInbox();
+          }),
+        );
     }
   }
 
   private handlerError(err: unknown): void {
     if (err instanceof ProtocolError) this.fail(err);
-    else {
-      this.log.error({ err }, 'handler failed');
-      this.fail(new ProtocolError('internal', 'internal error'));
+    else this.fault(err);
+  }
+
+  /** Runs `fn`; an exception from it ends this session alone (see `fault`). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  /**
+   * The session boundary (docs/architecture.md, "A fault stays in its session"): an exception
+   * that is not a ProtocolError is a bug. It closes this connection with `internal`, is logged
+   * once with its stack, and the process goes on serving everyone else. Never throws.
+   */
+  fault(err: unknown): void {
+    if (this.faulted) return;
+    this.faulted = true;
+    try {
+      this.log.error({ err }, 'unexpected error; closing this connection');
+    } catch {
+      /* a logger that throws must not turn one fault into a crash */
+    }
+    try {
+      this.close('internal error', { error: 'internal' });
+    } catch {
+      // Closing failed half-way (the fault may sit in the bookkeeping): drop the socket, and make
+      // sure nothing more is handled for it.
+      this.state = 'closed';
+      try {
+        this.conn.destroy();
+      } catch {
+        /* nothing more can be done for this connection */
+      }
     }
   }
 
@@ -216,10 +259,22 @@ export class Session {
     this.conn.destroy();
   }
 
-  /** The socket is gone (peer closed, reset, or we destroyed it). */
+  /** The socket is gone (peer closed, reset, or we destroyed it). Called from its 'close' event: never throws. */
   onConnClosed(): void {
-    if (this.state !== 'closed') this.markClosed(this.closeReason || 'peer closed');
-    this.log.info({ reason: this.closeReason, ms: this.ctx.now() - this.openedAt, bytesIn: this.conn.bytesIn, bytesOut: this.conn.bytesOut }, 'connection closed');
+    try {
+      if (this.state !== 'closed') this.markClosed(this.closeReason || 'peer closed');
+      this.log.info({ reason: this.closeReason, ms: this.ctx.now() - this.openedAt, bytesIn: this.conn.bytesIn, bytesOut: this.conn.bytesOut }, 'connection closed');
+    } catch (err) {
+      this.state = 'closed';
+      if (!this.faulted) {
+        this.faulted = true;
+        try {
+          this.log.error({ err }, 'unexpected error while closing the connection');
+        } catch {
+          /* see fault() */
+        }
+      }
+    }
   }
 
   private markClosed(reason: string): void {

@@ -72,12 +72,18 @@ describe('frame codec', () => {
   });
 
   it('parses Python dict literals with both quote styles and escapes, and nothing else', () => {
+    const py = (text: string) => {
+      const r = parsePyDict(text);
+      return r.ok ? r.value : r.code;
+    };
     // What Python 3 prints for str({'a': "x\\y'z", 'b': 'say "hi"', 'c': None, 'd': 'café ☺\x07'}):
     const printed = String.raw`{'a': "x\\y'z", 'b': 'say "hi"', 'c': None, 'd': 'café ☺\x07'}`;
-    assert.deepEqual(parsePyDict(printed), { a: "x\\y'z", b: 'say "hi"', c: null, d: 'café ☺\u0007' });
-    assert.deepEqual(parsePyDict(String.raw`{'s': 'line\nbreak\u263a', 'n': 3, 't': True}`), { s: 'line\nbreak☺', n: 3, t: true });
-    for (const badText of [String.raw`{'a': 'open}`, `{'a' 'b'}`, `{'a': 'b'} trailing`, `{'a': os.system('x')}`, `['a']`, String.raw`{'a': '\q'}`]) {
-      assert.equal(parsePyDict(badText), undefined, badText);
+    assert.deepEqual(py(printed), { a: "x\\y'z", b: 'say "hi"', c: null, d: 'café ☺\u0007' });
+    assert.deepEqual(py(String.raw`{'s': 'line\nbreak\u263a', 'n': 3, 't': True}`), { s: 'line\nbreak☺', n: 3, t: true });
+    // Python keeps the backslash of what is not an escape: '\q' is a backslash and a q.
+    assert.deepEqual(py(String.raw`{'a': '\q'}`), { a: '\\q' });
+    for (const badText of [String.raw`{'a': 'open}`, `{'a' 'b'}`, `{'a': 'b'} trailing`, `{'a': os.system('x')}`, `['a']`]) {
+      assert.equal(py(badText), 'bad_frame', badText);
     }
   });
 
