@@ -9,6 +9,14 @@ import { DEFAULT_ROOM, type Limits } from '../protocol/limits.js';
 
 export const PEER_PROTOCOL_VERSION = 1;
 
+/**
+ * The highest `seq` a peer believes (docs/protocol-peers.md, "Identity"): 2^31 - 1, a signed
+ * 32-bit integer in every language a student might write a peer in, and far inside the range
+ * where a JavaScript number is exact. A message above it is refused; a have entry above it is
+ * ignored. At 100 messages a second an origin would need eight months to reach it.
+ */
+export const MAX_SEQ = 2 ** 31 - 1;
+
 /** Highest sequence number held per origin peer id, with nothing missing below it. */
 export type HaveMap = Record<string, number>;
 
@@ -22,7 +30,9 @@ export interface PeerHelloPacket {
   version: number;
   /** The port the sender listens on (so that an inbound link can be redialled). */
   port: number | null;
+  /** The sender's have map, or its first page when `have_more` (the rest follows in peer-have). */
   have: HaveMap;
+  have_more: boolean;
   users: PeerUser[];
 }
 
@@ -43,8 +53,11 @@ export interface PeerMessagePacket {
 
 /** The sender finished sending what the receiver lacked at hello time. */
 export interface PeerSyncedPacket { type: 'peer-synced'; sent: number }
-/** "This is what I hold": resets what the other side believes we have (after a gap). */
-export interface PeerHavePacket { type: 'peer-have'; have: HaveMap }
+/**
+ * "This is what I hold": resets what the other side believes we have (after a gap), or carries
+ * a page of the hello's have map. A map may span several frames: all but the last say `more`.
+ */
+export interface PeerHavePacket { type: 'peer-have'; have: HaveMap; more: boolean }
 export interface PeerUsersPacket { type: 'peer-users'; users: PeerUser[] }
 
 export type PeerPacket =
@@ -79,7 +92,11 @@ function haveMap(v: unknown): HaveMap {
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length > MAX_ORIGINS) throw bad('have', `more than ${MAX_ORIGINS} origins`);
   const out: HaveMap = Object.create(null) as HaveMap;
-  for (const [k, s] of entries) out[peerId(k, 'have')] = seqOf(s, `have.${k}`);
+  for (const [k, s] of entries) {
+    const seq = seqOf(s, `have.${k}`);
+    // Beyond MAX_SEQ nobody can hold it: ignored (as if unknown) rather than failing a hello.
+    if (seq <= MAX_SEQ) out[peerId(k, 'have')] = seq;
+  }
   return out;
 }
 
@@ -112,7 +129,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       const port = o.port === undefined || o.port === null ? null : seqOf(o.port, 'port');
       if (port !== null && port > 65535) throw bad('port', 'must be a port number');
       const name = optText(o, 'name', 200) ?? '';
-      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), users: users(o.users, limits) };
+      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), have_more: o.have_more === true, users: users(o.users, limits) };
     }
     case 'peer-message': {
       if (typeof o.gid !== 'string' || !GID.test(o.gid)) throw bad('gid', 'must be 1 to 100 letters, digits or "-_:."');
@@ -135,7 +152,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
     case 'peer-synced':
       return { type: 'peer-synced', sent: o.sent === undefined ? 0 : seqOf(o.sent, 'sent') };
     case 'peer-have':
-      return { type: 'peer-have', have: haveMap(o.have) };
+      return { type: 'peer-have', have: haveMap(o.have), more: o.more === true };
     case 'peer-users':
       return { type: 'peer-users', users: users(o.users, limits) };
     case 'ping':
