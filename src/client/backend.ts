@@ -71,7 +71,7 @@ export interface ChatBackend extends EventEmitter {
   recent(limit: number): ChatMessage[];
   /** Broadcast mode (and repeater discovery): an active look for instances on the LAN. */
   scan?(): Promise<ScanEntry[]>;
-  /** Broadcast mode: the peers connected now. */
-  peers?(): Array<{ name: string; address: string; users: string[] }>;
+  /** Broadcast mode: the peers connected now (`refused`: what each link was refused, counted). */
+  peers?(): Array<{ name: string; address: string; users: string[]; refused?: string }>;
   close(): Promise<void>;
 }
