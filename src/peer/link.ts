@@ -135,13 +135,20 @@ export class PeerLink {
     this.paused = true;
     this.refusals.add(why);
     this.conn.pause();
-    const t = setTimeout(() => this.unpause(), Math.max(10, ms));
+    this.recheckIn(ms);
+  }
+
+  /** Looks again at most every 100 ms: the quotas' clock decides, not the timer. */
+  private recheckIn(ms: number): void {
+    const t = setTimeout(() => this.unpause(), Math.min(100, Math.max(10, ms)));
     t.unref();
   }
 
   private unpause(): void {
-    this.paused = false;
     if (this.state === 'closed') return;
+    const wait = this.quotas.wait();
+    if (wait) return this.recheckIn(wait.ms);
+    this.paused = false;
     const pending = this.inbox;
     this.inbox = [];
     for (let i = 0; i < pending.length; i++) {

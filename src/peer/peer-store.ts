@@ -124,7 +124,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       sentByOrigin: db.prepare(`SELECT COUNT(*) FROM messages WHERE origin = ? AND seq > ? AND via = ?`).pluck(),
       purge: db.prepare(`DELETE FROM messages WHERE origin = ? AND seq > ?`),
       clampPruned: db.prepare(`UPDATE pruned_have SET seq = ? WHERE origin = ? AND seq > ?`),
-      haveOf: db.prepare(`SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM messages WHERE origin = ?1 UNION ALL SELECT seq FROM pruned_have WHERE origin = ?1)`).pluck(),
+      haveOf: db.prepare(`SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM messages WHERE origin = @o UNION ALL SELECT seq FROM pruned_have WHERE origin = @o)`).pluck(),
     };
     this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) =>
       batch.map((m) => {
@@ -202,7 +202,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   /** Gives back the places accept() reserved for messages that could not be stored. */
   forget(batch: Array<Pick<PeerMessagePacket, 'origin'>>): void {
     for (const origin of new Set(batch.map((m) => m.origin))) {
-      const held = this.s.haveOf.get(origin) as number | null;
+      const held = this.s.haveOf.get({ o: origin }) as number | null;
       if (held === null) this.haveMap.delete(origin);
       else this.haveMap.set(origin, held);
     }
@@ -249,7 +249,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     if ((this.s.sentByOrigin.get(origin, seq, origin) as number) > 0) return null;
     const n = this.purgeTx(origin, seq);
     this.rows -= n;
-    const left = this.s.haveOf.get(origin) as number | null;
+    const left = this.s.haveOf.get({ o: origin }) as number | null;
     if (left === null) this.haveMap.delete(origin);
     else this.haveMap.set(origin, Math.min(left, seq));
     return n;
