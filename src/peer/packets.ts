@@ -68,7 +68,9 @@ export type PeerPacket =
 /** Peer ids: what randomPeerId() makes, and nothing that could smuggle markup or controls. */
 const PEER_ID = /^[A-Za-z0-9_-]{4,64}$/;
 const GID = /^[A-Za-z0-9_:.-]{1,100}$/;
-const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}\p{Cs}]*$/u;
+/** With the u flag a paired surrogate is one code point: only a lone one is \p{Cs}. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const MAX_ORIGINS = 10_000;
 const MAX_USERS = 1000;
 
@@ -137,6 +139,8 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       if (seq < 1) throw bad('seq', 'starts at 1');
       const content = o.content;
       if (typeof content !== 'string' || content.length === 0) throw bad('content', 'must be a non-empty string');
+      // Not text (it cannot be written as UTF-8): refused, never stored and relayed.
+      if (LONE_SURROGATE.test(content)) throw bad('content', 'has a lone surrogate (not Unicode text)');
       if (Buffer.byteLength(content, 'utf8') > limits.maxContentBytes) throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`);
       const ts = o.timestamp;
       if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw bad('timestamp', 'must be Unix seconds');
@@ -161,7 +165,8 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
     case 'bye':
       return typeof o.reason === 'string' ? { type: 'bye', reason: o.reason.slice(0, 200) } : { type: 'bye' };
     case 'error':
-      return { type: 'error', code: String(o.code).slice(0, 40), message: String(o.message).slice(0, 400) };
+      // Strings only: String() of an object such as {"toString": null} throws.
+      return { type: 'error', code: typeof o.code === 'string' ? o.code.slice(0, 40) : '?', message: typeof o.message === 'string' ? o.message.slice(0, 400) : '' };
     default:
       if (typeof o.type !== 'string') throw bad('type', 'missing');
       throw new ProtocolError('unknown_type', `unknown peer packet type ${JSON.stringify(o.type.slice(0, 40))}`);
