@@ -105,7 +105,9 @@ export class PeerNode extends EventEmitter implements LinkHost {
   // ---- lifecycle --------------------------------------------------------------------------
   async start(): Promise<number> {
     this.port = await this.listen();
-    this.log.info({ port: this.port, peer: this.peerId, user: this.opts.username, db: this.opts.dbPath }, 'peer listening');
+    const o = this.opts;
+    const limits = { maxStore: o.maxStore, maxFirstSeq: o.maxFirstSeq, linkMessageRate: o.linkMessageRate, linkBytesPerMinute: o.linkBytesPerMinute, linkNewOriginsPerMinute: o.linkNewOriginsPerMinute };
+    this.log.info({ port: this.port, peer: this.peerId, user: o.username, db: o.dbPath, limits }, 'peer listening');
     this.emit('listening', this.port);
     const tick = Math.max(50, Math.min(this.opts.pingMs, this.opts.linkTimeoutMs / 3) / 2);
     this.sweepTimer = setInterval(() => this.sweep(), tick);

@@ -13,6 +13,7 @@ import { PeerBackend } from '../../src/peer/backend.js';
 import { PeerStore } from '../../src/peer/peer-store.js';
 import type { PeerStoredMessage } from '../../src/peer/peer-store.js';
 import { TestMesh, linkedRawPeer, msg, post, until } from '../helpers/peer-nodes.js';
+import { PeerProc } from '../helpers/peer-proc.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { join } from 'node:path';
 import { encodeFrame } from '../../src/protocol/frame.js';
@@ -248,4 +249,15 @@ test('the peer UI: bad input from a peer link is one notice line and the peer go
   const acked = once(ui, 'acked');
   ui.send({ content: 'the peer goes on', room: 'lobby' });
   await acked;
+});
+
+test('lab93 peer: the limit flags reach the peer', async () => {
+  const p = new PeerProc({ name: 'flags', port: 0, args: ['--no-discovery', '--max-store', '0', '--max-first-seq', '7', '--link-message-rate', '50', '--link-bytes-per-minute', '1000000', '--link-new-origins', '3'] });
+  try {
+    await p.ready();
+    const up = p.log.lines.find((l) => l.msg === 'peer listening')!;
+    assert.deepEqual(up.limits, { maxStore: 0, maxFirstSeq: 7, linkMessageRate: 50, linkBytesPerMinute: 1_000_000, linkNewOriginsPerMinute: 3 });
+  } finally {
+    await p.stop();
+  }
 });
