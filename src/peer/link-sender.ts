@@ -39,6 +39,8 @@ export class LinkSender {
   private cursor = 0;
   private pumping = false;
   private syncedSent = false;
+  /** Nothing goes out before the other side's have map is whole (it may come in pages). */
+  private started = false;
 
   constructor(private readonly host: SenderHost, private readonly historyWindow: number, private readonly pageSize: number) {}
 
@@ -57,6 +59,7 @@ export class LinkSender {
     const store = this.host.store;
     const own = store.haveOf(store.peerId) ?? 0;
     for (const [o, s] of theirHave) if (o !== store.peerId || s <= own) this.sent.set(o, s);
+    this.started = true;
     const lastId = store.lastIdSync();
     // A newcomer (an origin it has never heard of) gets only the window's worth of the past.
     this.windowStartId = Math.max(0, lastId - this.historyWindow);
@@ -65,6 +68,7 @@ export class LinkSender {
 
   /** The other side found a gap (peer-have): resume from what it really holds. */
   reset(theirHave: ReadonlyMap<string, number>): void {
+    if (!this.started) return this.start(theirHave);
     const store = this.host.store;
     const own = store.haveOf(store.peerId) ?? 0;
     for (const [o, s] of theirHave) {
@@ -103,7 +107,7 @@ export class LinkSender {
 
   /** A message was just stored here: send it now if the link is idle, else let the pump do it. */
   offer(m: PeerStoredMessage): void {
-    if (!this.host.ready || m.id <= this.cursor) return;
+    if (!this.started || !this.host.ready || m.id <= this.cursor) return;
     if (this.pumping) return;
     // Not the very next local id (a rolled-back id, or an offer we missed): let the pump read
     // the store, which cannot skip anything.

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { PeerBackend } from '../../src/peer/backend.js';
 import { PeerStore } from '../../src/peer/peer-store.js';
 import type { PeerStoredMessage } from '../../src/peer/peer-store.js';
-import { TestMesh, linkedRawPeer, msg, post, until } from '../helpers/peer-nodes.js';
+import { TestMesh, hello, linkedRawPeer, msg, post, rawPeer, until } from '../helpers/peer-nodes.js';
 import { PeerProc } from '../helpers/peer-proc.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { join } from 'node:path';
@@ -113,6 +113,21 @@ test('a link flooding fresh origins cannot split the mesh: after a restart the p
   await post(a2, 'from a after the restart');
   await post(b2, 'from b after the restart');
   await until(() => contents(b2).includes('from a after the restart') && contents(a2).includes('from b after the restart'), 5000, 'messages both ways');
+});
+
+test('a have map in pages: nothing is sent before its last page, then only what the other side lacks', async () => {
+  const a = mesh.node('pages-a');
+  await a.start();
+  await post(a, 'one');
+  const r = await rawPeer(a.port);
+  r.send({ ...(hello('pa9e5pa9e5pa9e5p') as object), have_more: true });
+  await until(() => r.lines.some((l) => l.type === 'peer-hello'), 5000, 'a answers the hello');
+  await post(a, 'two');
+  r.send({ type: 'peer-have', have: { zzzzzzzz: 4 }, more: true });
+  r.send({ type: 'peer-have', have: { [a.peerId]: 1 }, more: false });
+  await until(() => r.lines.some((l) => l.type === 'peer-synced'), 5000, 'synced after the last page');
+  assert.deepEqual(r.lines.filter((l) => l.type === 'peer-message').map((l) => l.content), ['two']);
+  r.s.destroy();
 });
 
 /** Three peers all linked to each other (x dials p and c; c dials p). */
