@@ -58,7 +58,9 @@ export class LinkSender {
   start(theirHave: ReadonlyMap<string, number>): void {
     const store = this.host.store;
     const own = store.haveOf(store.peerId) ?? 0;
-    for (const [o, s] of theirHave) if (o !== store.peerId || s <= own) this.sent.set(o, s);
+    // Only origins we hold matter (we send nothing else), which also bounds this map by our
+    // store rather than by what the other side claims.
+    for (const [o, s] of theirHave) if (store.haveOf(o) !== undefined && (o !== store.peerId || s <= own)) this.sent.set(o, s);
     this.started = true;
     const lastId = store.lastIdSync();
     // A newcomer (an origin it has never heard of) gets only the window's worth of the past.
@@ -73,7 +75,7 @@ export class LinkSender {
     const own = store.haveOf(store.peerId) ?? 0;
     for (const [o, s] of theirHave) {
       if (o === store.peerId && s > own) this.sent.delete(o);
-      else this.sent.set(o, s);
+      else if (store.haveOf(o) !== undefined) this.sent.set(o, s);
     }
     this.restartFrom();
   }

@@ -74,6 +74,9 @@ export class PeerLink {
   private inbox: Buffer[] = [];
   private paused = false;
   private lastResync = 0;
+  /** Origins that showed a gap since the last peer-have we sent (told at most once a second). */
+  private gaps = new Set<string>();
+  private resyncTimer: NodeJS.Timeout | null = null;
   /** Pages of the other side's have map, until the last one (then null). */
   private haveIn: { map: HaveCollector; hello: boolean } | null = null;
 
@@ -247,17 +250,43 @@ export class PeerLink {
     }
     // It holds what it sent us (per origin without gaps): never send that back.
     this.sender.note(p.origin, p.seq);
-    if (r === 'gap') this.requestResync();
+    if (r === 'gap') this.requestResync(p.origin);
     else if (r === 'stored' || r === 'stored-new-origin') this.quotas.stored(p.origin === this.remoteId, r === 'stored-new-origin');
   }
 
-  /** We saw a gap in what this link sent: tell it what we hold (at most once a second). */
-  requestResync(): void {
-    const t = this.host.now();
-    if (t - this.lastResync < 1000) return;
-    this.lastResync = t;
-    this.log.warn({}, 'gap in what the peer sent; asking it to resend');
-    this.sendHave();
+  /**
+   * We saw a gap in what this link sent for `origin`: tell it what we hold of the origins that
+   * gapped (not the whole map: a gap costs the sender one frame, the answer must not cost us
+   * thousands), at most once a second.
+   */
+  requestResync(origin: string): void {
+    if (this.gaps.size < 10_000) this.gaps.add(origin);
+    if (this.resyncTimer) return;
+    const wait = 1000 - (this.host.now() - this.lastResync);
+    if (wait <= 0) return this.sendGaps();
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      try {
+        this.sendGaps();
+      } catch (err) {
+        this.fault(err);
+      }
+    }, wait);
+    this.resyncTimer.unref();
+  }
+
+  private sendGaps(): void {
+    if (this.state !== 'ready' || this.gaps.size === 0) return;
+    this.lastResync = this.host.now();
+    const store = this.host.store;
+    const entries = [...this.gaps].flatMap((o): Array<[string, number]> => {
+      const h = store.haveOf(o);
+      return h === undefined ? [] : [[o, h]];
+    });
+    this.log.warn({ origins: this.gaps.size }, 'gap in what the peer sent; asking it to resend');
+    this.gaps.clear();
+    const pages = pageHave(entries);
+    pages.forEach((have, i) => this.send({ type: 'peer-have', have, more: i < pages.length - 1 }));
   }
 
   /** Tells the other side what we hold of some origins (after removing forged messages). */
@@ -271,12 +300,6 @@ export class PeerLink {
     const pages = pageHave(store.haveEntries(), store.peerId);
     this.send({ ...this.host.helloPacket(), have: pages[0]!, have_more: pages.length > 1 } as PeerHelloPacket);
     for (let i = 1; i < pages.length; i++) this.send({ type: 'peer-have', have: pages[i]!, more: i < pages.length - 1 });
-  }
-
-  private sendHave(): void {
-    const store = this.host.store;
-    const pages = pageHave(store.haveEntries(), store.peerId);
-    pages.forEach((have, i) => this.send({ type: 'peer-have', have, more: i < pages.length - 1 }));
   }
 
   /** A message was just stored here (never throws into the bus: a fault closes this link). */
@@ -351,6 +374,7 @@ export class PeerLink {
 
   private ended(): void {
     this.inbox = [];
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
     this.refusals.flush();
     this.host.linkClosed(this);
   }

@@ -87,6 +87,8 @@ test('bad input from a peer gets an error frame and a close, and harms nothing e
   p2.send(msg('feedfacefeedface', 1));
   p2.send(msg('feedfacefeedface', 5));
   await until(() => p2.lines.some((l) => l.type === 'peer-have'), 5000, 'peer-have');
+  // Only what gapped, not our whole have map (a gap must not buy a large answer).
+  assert.deepEqual(p2.lines.find((l) => l.type === 'peer-have').have, { feedfacefeedface: 1 });
   assert.equal(a.store.haveOf('feedfacefeedface'), 1);
   // Too many errors close the link.
   for (let i = 0; i < 30; i++) p2.send({ type: 'nope' });
