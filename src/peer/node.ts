@@ -196,8 +196,9 @@ export class PeerNode extends EventEmitter implements LinkHost {
         sniffFirst(chunk);
       } catch (err) {
         done();
+        socket.on('error', () => {}); // a reset after this must not become an unhandled 'error'
         this.log.error({ err, remote: socket.remoteAddress }, 'internal error on a new connection; closing it');
-        socket.end(encodeFrame({ type: 'error', code: 'internal', message: 'the peer failed to handle this connection' }, sniff(buf) === 'plain' ? 'plain' : 'base64'));
+        socket.end(encodeFrame({ type: 'error', code: 'internal', message: 'the peer failed to handle this connection' }, buf[0] === 0x7b ? 'plain' : 'base64'));
         setTimeout(() => socket.destroy(), 1000).unref();
       }
     };
