@@ -11,7 +11,6 @@
  * when the link is idle; while the pump runs, or while the socket is backed up, the store is
  * the buffer and the pump picks it up.
  */
-import type { Logger } from 'pino';
 import type { FrameConn } from '../net/frame-conn.js';
 import type { PeerPacket } from './packets.js';
 import type { PeerStore, PeerStoredMessage } from './peer-store.js';
@@ -24,8 +23,8 @@ const MAX_LOOKUPS = 1000;
 export interface SenderHost {
   readonly store: PeerStore;
   readonly conn: FrameConn;
-  readonly log: Logger;
-  readonly ready: boolean;
+  /** The link is up (false once it closed). */
+  ready(): boolean;
   send(p: PeerPacket): void;
   /** The pump failed (a store error): the link is closed. */
   failed(err: unknown): void;
@@ -109,7 +108,7 @@ export class LinkSender {
 
   /** A message was just stored here: send it now if the link is idle, else let the pump do it. */
   offer(m: PeerStoredMessage): void {
-    if (!this.started || !this.host.ready || m.id <= this.cursor) return;
+    if (!this.started || !this.host.ready() || m.id <= this.cursor) return;
     if (this.pumping) return;
     // Not the very next local id (a rolled-back id, or an offer we missed): let the pump read
     // the store, which cannot skip anything.
@@ -145,9 +144,9 @@ export class LinkSender {
     const conn = this.host.conn;
     try {
       for (;;) {
-        if (!this.host.ready) return;
+        if (!this.host.ready()) return;
         if (conn.pendingBytes > LIVE_QUEUE_LIMIT) await conn.drained();
-        if (!this.host.ready) return;
+        if (!this.host.ready()) return;
         // Synchronous from the read to the end of the loop body: nothing is stored meanwhile.
         const rows = this.host.store.after(this.cursor, this.pageSize);
         for (const m of rows) {
@@ -164,7 +163,7 @@ export class LinkSender {
     } finally {
       this.pumping = false;
     }
-    if (!this.syncedSent && this.host.ready) {
+    if (!this.syncedSent && this.host.ready()) {
       this.syncedSent = true;
       this.host.send({ type: 'peer-synced', sent: this.count });
     }

@@ -91,9 +91,9 @@ export class PeerLink {
     const now = (): number => host.now();
     this.quotas = new LinkQuotas(host.opts, now);
     this.refusals = new Refusals(now, (r) => host.linkRefused(this, r));
-    const self = this;
     this.sender = new LinkSender({
-      store: host.store, conn, get log() { return self.log; }, get ready() { return self.state === 'ready'; },
+      store: host.store, conn,
+      ready: () => this.state === 'ready',
       send: (p) => this.send(p),
       failed: (err) => this.fault(err),
     }, host.opts.historyWindow, host.opts.pageSize);
