@@ -15,7 +15,7 @@ import { createLogger, type Logger } from '../log/index.js';
 import type { ReadyFields } from '../log/pretty.js';
 import { DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
 import { PeerBackend } from '../peer/backend.js';
-import { peerOptions, DEFAULT_PEER_OPTIONS } from '../peer/config.js';
+import { peerOptions, DEFAULT_PEER_OPTIONS, type PeerOptions } from '../peer/config.js';
 import { interfaceFilter } from '../peer/interfaces.js';
 import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
@@ -29,7 +29,17 @@ export interface PeerFlags {
   address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
   name?: string; room?: string;
   peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string;
+  maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
 }
+
+/** The limit flags (docs/security-notes/mesh.md): flag key, flag, the option it sets. 0 = no limit. */
+const LIMIT_FLAGS = [
+  ['maxStore', '--max-store', 'maxStore'],
+  ['maxFirstSeq', '--max-first-seq', 'maxFirstSeq'],
+  ['linkMessageRate', '--link-message-rate', 'linkMessageRate'],
+  ['linkBytesPerMinute', '--link-bytes-per-minute', 'linkBytesPerMinute'],
+  ['linkNewOrigins', '--link-new-origins', 'linkNewOriginsPerMinute'],
+] as const;
 
 /** The options only broadcast mode has (the root command adds them next to its own). */
 export function addPeerOnlyOptions(cmd: Command): Command {
@@ -38,7 +48,21 @@ export function addPeerOnlyOptions(cmd: Command): Command {
     .option('--no-discovery', 'with -b: do not announce or look for peers with mDNS')
     .option('--headless', 'with -b: no chat UI; run as a relay node and log (also when stdin is not a terminal)')
     .option('--history-window <n>', `with -b: messages of the past a newcomer receives (default ${DEFAULT_PEER_OPTIONS.historyWindow})`)
-    .option('--link-timeout <seconds>', `with -b: silence before a peer link is given up (default ${DEFAULT_PEER_OPTIONS.linkTimeoutMs / 1000})`);
+    .option('--link-timeout <seconds>', `with -b: silence before a peer link is given up (default ${DEFAULT_PEER_OPTIONS.linkTimeoutMs / 1000})`)
+    .option('--max-store <n>', `with -b: messages kept; past it the oldest of other peers are pruned, never your own (default ${DEFAULT_PEER_OPTIONS.maxStore}; 0: no limit)`)
+    .option('--max-first-seq <n>', `with -b: highest seq at which an origin heard of through others may start (default ${DEFAULT_PEER_OPTIONS.maxFirstSeq}; 0: no limit)`)
+    .option('--link-message-rate <n>', `with -b: messages a second one link may bring, all origins together, before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkMessageRate}; 0: no limit)`)
+    .option('--link-bytes-per-minute <n>', `with -b: bytes a minute one link may send before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkBytesPerMinute}; 0: no limit)`)
+    .option('--link-new-origins <n>', `with -b: origins never seen before one link may bring a minute before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkNewOriginsPerMinute}; 0: no limit)`);
+}
+
+/** The limit flags given, as PeerOptions. */
+function limitOptions(f: PeerFlags): Partial<PeerOptions> {
+  const o: Partial<Record<(typeof LIMIT_FLAGS)[number][2] | 'linkMessageBurst', number>> = {};
+  for (const [key, flag, option] of LIMIT_FLAGS) if (f[key] !== undefined) o[option] = parsePositiveInt(f[key], flag);
+  // A burst of ten seconds' worth, as the default has.
+  if (o.linkMessageRate !== undefined) o.linkMessageBurst = o.linkMessageRate * 10;
+  return o;
 }
 
 /** `lab93 peer`: the readable subcommand of `lab93 -b`. */
@@ -107,6 +131,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
     ...(linkTimeout !== undefined ? { linkTimeoutMs: linkTimeout * 1000, pingMs: Math.max(200, (linkTimeout * 1000) / 3) } : {}),
     ...(mdnsInterfaces ? { mdnsInterfaces } : {}),
     mdnsPort: mdnsPortFromEnv(),
+    ...limitOptions(f),
   });
   const node = new PeerNode(opts, log);
   if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });

@@ -71,8 +71,8 @@ export interface ChatBackend extends EventEmitter {
   recent(limit: number): ChatMessage[];
   /** Broadcast mode (and repeater discovery): an active look for instances on the LAN. */
   scan?(): Promise<ScanEntry[]>;
-  /** Broadcast mode: the peers connected now. */
-  peers?(): Array<{ name: string; address: string; users: string[] }>;
+  /** Broadcast mode: the peers connected now (`refused`: what each link was refused, counted). */
+  peers?(): Array<{ name: string; address: string; users: string[]; refused?: string }>;
   /**
    * Stop and go on reading from the network, for a front end whose output is behind (a pipe
    * read slowly): what arrives then waits in the kernel instead of in our memory. Optional.

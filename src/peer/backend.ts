@@ -11,9 +11,25 @@ import { ProtocolError } from '../protocol/errors.js';
 import { parseClientPacket } from '../protocol/packets.js';
 import type { PeerNode, PeerInfo } from './node.js';
 import type { PeerStoredMessage } from './peer-store.js';
+import type { RefusalReport } from './refusals.js';
+import { ERROR_CODES } from '../protocol/errors.js';
 
 export function toChatMessage(m: PeerStoredMessage): ChatMessage {
   return { key: `p:${m.gid}`, id: null, uid: m.uid, username: m.username, subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp };
+}
+
+/**
+ * One line for the UI about what a peer link was refused or slowed down for (at most once a
+ * minute per link and reason: the node tells no more often). A bad frame is one notice, and
+ * the peer goes on.
+ */
+export function refusalNotice(p: PeerInfo, r: RefusalReport): string {
+  const who = `peer ${p.name || p.address}`;
+  const times = r.count > 1 ? ` (${r.count} times)` : '';
+  const detail = r.detail.length > 120 ? `${r.detail.slice(0, 117)}...` : r.detail;
+  if (r.reason in ERROR_CODES) return `${who} sent bad input, ignored${times}: ${r.reason}${detail ? `: ${detail}` : ''}`;
+  if (r.reason.startsWith('slowed: ')) return `${who} sends too much, slowed down: ${r.reason.slice(8)}${times}`;
+  return `${who}: message refused${times}: ${r.reason}${detail ? ` (${detail})` : ''}`;
 }
 
 export class PeerBackend extends EventEmitter implements ChatBackend {
@@ -52,6 +68,8 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
       this.emit('notice', `peer ${p.name} connected (${p.address})`);
     });
     n.on('link-down', (p: PeerInfo, reason: string) => this.emit('notice', `peer ${p.name} disconnected (${reason})`));
+    n.on('refused', (p: PeerInfo, r: RefusalReport) => this.emit('notice', refusalNotice(p, r)));
+    n.on('link-fault', (p: PeerInfo) => this.emit('notice', `peer ${p.name || p.address}: link closed after an internal error (details in the log)`));
     n.on('synced', (p: PeerInfo) => this.emit('synced', { missed: n.stats.stored - (this.missedSince.get(p.peerId) ?? n.stats.stored) }));
     const port = await n.start();
     this.state = 'online';
@@ -130,8 +148,9 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
     }));
   }
 
-  peers(): Array<{ name: string; address: string; users: string[] }> {
-    return [...this.node.links.values()].map((l) => ({ name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username) }));
+  /** The linked peers; `refused`: what each link was refused or slowed down for, counted. */
+  peers(): Array<{ name: string; address: string; users: string[]; refused: string }> {
+    return [...this.node.links.values()].map((l) => ({ name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username), refused: l.refusals.summary() }));
   }
 
   async close(): Promise<void> {

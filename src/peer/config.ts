@@ -26,6 +26,24 @@ export interface PeerOptions {
   /** Frames per second of any kind on one link. */
   frameRate: number;
   frameBurst: number;
+  /** Messages stored per second from one link, all origins together (slowed down). */
+  linkMessageRate: number;
+  linkMessageBurst: number;
+  /** Bytes of frames per minute from one link (slowed down). */
+  linkBytesPerMinute: number;
+  /** Origins never seen before that one link may bring per minute (slowed down). */
+  linkNewOriginsPerMinute: number;
+  /**
+   * A new origin heard from another peer (not from the origin itself) must start at a
+   * sequence no higher than this, so nobody can claim an origin far ahead of its owner
+   * (0: no limit). See docs/broadcast.md, "Origins".
+   */
+  maxFirstSeq: number;
+  /**
+   * Messages kept in the store. Past it, the oldest messages of other origins are pruned;
+   * this peer's own messages are never pruned nor refused.
+   */
+  maxStore: number;
   maxErrors: number;
   maxSendQueue: number;
   /** Messages per catch-up page (then we wait for the socket to drain). */
@@ -53,6 +71,12 @@ export const DEFAULT_PEER_OPTIONS: Readonly<Omit<PeerOptions, 'username' | 'dbPa
   originBurst: 1000,
   frameRate: 5000,
   frameBurst: 20_000,
+  linkMessageRate: 500,
+  linkMessageBurst: 5000,
+  linkBytesPerMinute: 32 * 1024 * 1024,
+  linkNewOriginsPerMinute: 60,
+  maxFirstSeq: 10_000,
+  maxStore: 100_000,
   maxErrors: 20,
   maxSendQueue: 4 * 1024 * 1024,
   pageSize: 500,

@@ -1,28 +1,32 @@
 /**
- * One TCP connection between two peers (docs/protocol-peers.md): a `peer-hello` each way, then
- * each side streams what the other lacks and, from then on, every message it stores.
+ * One TCP connection between two peers (docs/protocol-peers.md): a `peer-hello` each way (its
+ * have map paged over `peer-have` frames when it is large), then each side streams what the
+ * other lacks and, from then on, every message it stores (LinkSender).
  *
- * Outbound, a link remembers per origin the highest sequence the other side holds (`sent`,
- * first from its hello, then from what we send it and what it sends us) and a cursor into the
- * local store: every message with a local id up to the cursor has been considered for this link.
- * The pump reads the store from the cursor, page by page, waiting for the socket to drain in
- * between, and sends a message only when it is the next of its origin for the other side, so
- * per origin the other side sees no gap and, on this link, no duplicate. A live message goes
- * out at once when the link is idle; while the pump runs, or while the socket is backed up,
- * the store is the buffer and the pump picks it up.
- *
- * Inbound, frames are handled in order; two token buckets slow a flooding peer down by pausing
+ * Inbound, frames are handled in order. Per-link quotas slow a flooding peer down by pausing
  * the socket (nothing is dropped, TCP pushes back); bad input earns an error frame, repeated
- * bad input or a bad hello closes the link, and nothing else is disturbed.
+ * bad input or a bad hello closes the link; messages the admission rules refuse are dropped.
+ * Every refusal is counted and told once a minute (Refusals). Whatever a frame does, nothing
+ * thrown escapes the link: an unexpected exception closes this link alone with `internal`,
+ * logged once with its stack, and the peer goes on (docs/architecture.md, "A fault stays in
+ * its session").
  */
 import type { Logger } from 'pino';
 import type { FrameConn } from '../net/frame-conn.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, type FrameMode } from '../protocol/frame.js';
-import { TokenBucket } from '../server/rate-limit.js';
 import type { PeerOptions } from './config.js';
-import { PEER_PROTOCOL_VERSION, parsePeerPacket, type HaveMap, type PeerHelloPacket, type PeerMessagePacket, type PeerPacket, type PeerUser } from './packets.js';
+import { HaveCollector, pageHave } from './have-pages.js';
+import { LinkSender } from './link-sender.js';
+import { PEER_PROTOCOL_VERSION, parsePeerPacket, type PeerHelloPacket, type PeerMessagePacket, type PeerPacket, type PeerUser } from './packets.js';
 import type { PeerStore, PeerStoredMessage } from './peer-store.js';
+import { LinkQuotas } from './quotas.js';
+import { Refusals, type RefusalReason, type RefusalReport } from './refusals.js';
+
+/** What became of a peer-message (node.receive). */
+export type Received =
+  | 'stored' | 'stored-new-origin' | 'duplicate' | 'gap' | 'ignored'
+  | { refused: RefusalReason; detail: string };
 
 /** What a link needs from the node that owns it. */
 export interface LinkHost {
@@ -30,19 +34,22 @@ export interface LinkHost {
   readonly opts: PeerOptions;
   readonly log: Logger;
   now(): number;
-  helloPacket(): PeerHelloPacket;
+  /** Our hello without its have map (the link pages that in). */
+  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more'>;
   /** The other side said hello: register the link, or refuse it (self, duplicate pair). */
   linkReady(link: PeerLink): boolean;
-  receive(link: PeerLink, p: PeerMessagePacket): void;
+  /** The other side's whole have map arrived: it holds `seq` of its own origin. */
+  originSays(link: PeerLink, seq: number): void;
+  receive(link: PeerLink, p: PeerMessagePacket): Received;
   linkUsers(link: PeerLink): void;
   linkSynced(link: PeerLink): void;
   linkClosed(link: PeerLink): void;
+  linkRefused(link: PeerLink, r: RefusalReport): void;
+  /** An unexpected exception on this link (it is being closed with `internal`). */
+  linkFault(link: PeerLink, err: unknown): void;
 }
 
 export type LinkState = 'hello' | 'ready' | 'closed';
-
-/** Backed-up output above which live messages wait in the store instead of the send queue. */
-const LIVE_QUEUE_LIMIT = 256 * 1024;
 
 export class PeerLink {
   state: LinkState = 'hello';
@@ -58,20 +65,20 @@ export class PeerLink {
   readonly openedAt: number;
   lastSeen: number;
   received = 0;
-  sentCount = 0;
   log: Logger;
+  readonly refusals: Refusals;
 
-  private readonly sent = new Map<string, number>();
-  private windowStartId = 0;
-  private cursor = 0;
-  private pumping = false;
-  private syncedSent = false;
+  private readonly sender: LinkSender;
+  private readonly quotas: LinkQuotas;
   private errors = 0;
   private inbox: Buffer[] = [];
-  private throttled = false;
+  private paused = false;
   private lastResync = 0;
-  private readonly originBucket: TokenBucket;
-  private readonly frameBucket: TokenBucket;
+  /** Origins that showed a gap since the last peer-have we sent (told at most once a second). */
+  private gaps = new Set<string>();
+  private resyncTimer: NodeJS.Timeout | null = null;
+  /** Pages of the other side's have map, until the last one (then null). */
+  private haveIn: { map: HaveCollector; hello: boolean } | null = null;
 
   constructor(
     private readonly host: LinkHost,
@@ -81,44 +88,80 @@ export class PeerLink {
   ) {
     this.openedAt = this.lastSeen = host.now();
     this.log = host.log.child({ link: conn.id, remote: conn.remote, dir: direction });
-    const o = host.opts;
-    this.originBucket = new TokenBucket(o.originRate, o.originBurst, () => host.now());
-    this.frameBucket = new TokenBucket(o.frameRate, o.frameBurst, () => host.now());
-    if (direction === 'out') this.send(host.helloPacket());
+    const now = (): number => host.now();
+    this.quotas = new LinkQuotas(host.opts, now);
+    this.refusals = new Refusals(now, (r) => host.linkRefused(this, r));
+    this.sender = new LinkSender({
+      store: host.store, conn,
+      ready: () => this.state === 'ready',
+      send: (p) => this.send(p),
+      failed: (err) => this.fault(err),
+    }, host.opts.historyWindow, host.opts.pageSize);
+    if (direction === 'out') this.sendHello();
+  }
+
+  /** True while we stop reading this link (a quota asked for a pause): it is not silent. */
+  get throttled(): boolean {
+    return this.paused;
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get sentCount(): number {
+    return this.sender.count;
   }
 
   // ---- inbound ----------------------------------------------------------------------------
+  /** One frame from the socket. Never throws: a fault closes this link alone. */
   onFrame(line: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.throttled) {
+    if (this.paused) {
       this.inbox.push(line);
       return;
     }
-    this.lastSeen = this.host.now();
-    this.handleLine(line);
-    if (!this.frameBucket.take()) this.throttle();
+    try {
+      this.lastSeen = this.host.now();
+      this.quotas.frame(line.length + 1);
+      this.handleLine(line);
+      const wait = this.quotas.wait();
+      if (wait) this.pause(wait.ms, `slowed: ${wait.quota}`);
+    } catch (err) {
+      this.fault(err);
+    }
   }
 
-  /** Stops reading for a moment: the sender's TCP window fills and it slows down. */
-  private throttle(): void {
-    if (this.throttled || this.state === 'closed') return;
-    this.throttled = true;
+  /** Stops reading for `ms`: the sender's TCP window fills and it slows down. */
+  private pause(ms: number, why: RefusalReason): void {
+    if (this.paused || this.state === 'closed') return;
+    this.paused = true;
+    this.refusals.add(why);
     this.conn.pause();
-    const t = setTimeout(() => {
-      this.throttled = false;
-      if (this.state === 'closed') return;
-      const pending = this.inbox;
-      this.inbox = [];
-      for (let i = 0; i < pending.length; i++) {
-        if (this.throttled) {
-          this.inbox.push(...pending.slice(i));
-          return;
-        }
-        this.onFrame(pending[i]!);
-      }
-      if (!this.throttled) this.conn.resume();
-    }, 50);
+    this.recheckIn(ms);
+  }
+
+  /** Looks again at most every 100 ms: the quotas' clock decides, not the timer. */
+  private recheckIn(ms: number): void {
+    const t = setTimeout(() => this.unpause(), Math.min(100, Math.max(10, ms)));
     t.unref();
+  }
+
+  private unpause(): void {
+    if (this.state === 'closed') return;
+    const wait = this.quotas.wait();
+    if (wait) return this.recheckIn(wait.ms);
+    this.paused = false;
+    const pending = this.inbox;
+    this.inbox = [];
+    for (let i = 0; i < pending.length; i++) {
+      if (this.paused || this.closed) {
+        this.inbox.push(...pending.slice(i));
+        return;
+      }
+      this.onFrame(pending[i]!);
+    }
+    if (!this.paused) this.conn.resume();
   }
 
   private handleLine(line: Buffer): void {
@@ -128,8 +171,9 @@ export class PeerLink {
     try {
       p = parsePeerPacket(decoded.value, this.host.opts.limits);
     } catch (err) {
-      const pe = err instanceof ProtocolError ? err : new ProtocolError('bad_packet', String(err));
-      return this.fail(this.state === 'hello' ? new ProtocolError(pe.code, pe.message, { fatal: true }) : pe);
+      // A ProtocolError is bad input; anything else thrown by the parser is a fault (below).
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.fail(this.state === 'hello' ? new ProtocolError(err.code, err.message, { fatal: true }) : err);
     }
     if (this.state === 'hello') {
       if (p.type !== 'peer-hello') return this.fail(new ProtocolError('not_hello', `a peer link starts with peer-hello, not ${p.type}`, { fatal: true }));
@@ -137,20 +181,17 @@ export class PeerLink {
     }
     switch (p.type) {
       case 'peer-message':
-        this.received++;
-        this.note(p.origin, p.seq);
-        if (p.origin === this.remoteId && !this.originBucket.take()) this.throttle();
-        this.host.receive(this, p);
-        return;
+        return this.onMessage(p);
       case 'peer-synced':
         this.receivingSync = false;
         this.log.info({ received: this.received }, 'peer caught us up');
         this.host.linkSynced(this);
         return;
       case 'peer-have':
-        // The other side found a gap: restart from what it really holds.
-        for (const [o, s] of Object.entries(p.have)) this.sent.set(o, s);
-        this.restartFrom();
+        // A page of its hello's have map, or a resync after a gap: act once the map is whole.
+        this.haveIn ??= { map: new HaveCollector(), hello: false };
+        this.haveIn.map.add(p.have);
+        if (!p.more) this.haveComplete();
         return;
       case 'peer-users':
         this.users = p.users;
@@ -181,111 +222,92 @@ export class PeerLink {
     this.remotePort = p.port;
     this.users = p.users;
     this.log = this.log.child({ peer: p.peer_id });
-    if (this.direction === 'in') this.send(this.host.helloPacket());
+    if (this.direction === 'in') this.sendHello();
     if (!this.host.linkReady(this)) return;
     this.state = 'ready';
-    this.startSync(p.have);
+    this.haveIn = { map: new HaveCollector(), hello: true };
+    this.haveIn.map.add(p.have);
+    if (!p.have_more) this.haveComplete();
   }
 
-  /** Records that the other side holds `origin` up to `seq` (it sends per origin without gaps). */
-  private note(origin: string, seq: number): void {
-    const s = this.sent.get(origin);
-    if (s === undefined || seq > s) this.sent.set(origin, seq);
+  /** The other side's have map is whole: start streaming (hello) or resume from it (resync). */
+  private haveComplete(): void {
+    const { map, hello } = this.haveIn!;
+    this.haveIn = null;
+    if (map.dropped > 0) this.refusals.add('have map too large', `${map.dropped} origins past ${map.have.size} treated as unknown`);
+    if (hello) {
+      this.host.originSays(this, map.have.get(this.remoteId) ?? 0);
+      this.sender.start(map.have);
+    } else this.sender.reset(map.have);
   }
 
-  /** We saw a gap in what this link sent: tell it what we hold (at most once a second). */
-  requestResync(): void {
-    const t = this.host.now();
-    if (t - this.lastResync < 1000) return;
-    this.lastResync = t;
-    this.log.warn({}, 'gap in what the peer sent; asking it to resend');
-    this.send({ type: 'peer-have', have: this.host.store.have() });
+  private onMessage(p: PeerMessagePacket): void {
+    this.received++;
+    const r = this.host.receive(this, p);
+    if (typeof r === 'object') {
+      this.refusals.add(r.refused, r.detail);
+      return;
+    }
+    // It holds what it sent us (per origin without gaps): never send that back.
+    this.sender.note(p.origin, p.seq);
+    if (r === 'gap') this.requestResync(p.origin);
+    else if (r === 'stored' || r === 'stored-new-origin') this.quotas.stored(p.origin === this.remoteId, r === 'stored-new-origin');
+  }
+
+  /**
+   * We saw a gap in what this link sent for `origin`: tell it what we hold of the origins that
+   * gapped (not the whole map: a gap costs the sender one frame, the answer must not cost us
+   * thousands), at most once a second.
+   */
+  requestResync(origin: string): void {
+    if (this.gaps.size < 10_000) this.gaps.add(origin);
+    if (this.resyncTimer) return;
+    const wait = 1000 - (this.host.now() - this.lastResync);
+    if (wait <= 0) return this.sendGaps();
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      try {
+        this.sendGaps();
+      } catch (err) {
+        this.fault(err);
+      }
+    }, wait);
+    this.resyncTimer.unref();
+  }
+
+  private sendGaps(): void {
+    if (this.state !== 'ready' || this.gaps.size === 0) return;
+    this.lastResync = this.host.now();
+    const store = this.host.store;
+    const entries = [...this.gaps].flatMap((o): Array<[string, number]> => {
+      const h = store.haveOf(o);
+      return h === undefined ? [] : [[o, h]];
+    });
+    this.log.warn({ origins: this.gaps.size }, 'gap in what the peer sent; asking it to resend');
+    this.gaps.clear();
+    const pages = pageHave(entries);
+    pages.forEach((have, i) => this.send({ type: 'peer-have', have, more: i < pages.length - 1 }));
+  }
+
+  /** Tells the other side what we hold of some origins (after removing forged messages). */
+  sendHaveOf(have: Record<string, number>): void {
+    if (this.state === 'ready') this.send({ type: 'peer-have', have, more: false });
   }
 
   // ---- outbound ---------------------------------------------------------------------------
-  private startSync(theirHave: HaveMap): void {
-    for (const [o, s] of Object.entries(theirHave)) this.sent.set(o, s);
-    const lastId = this.host.store.lastIdSync();
-    // A newcomer (an origin it has never heard of) gets only the window's worth of the past.
-    this.windowStartId = Math.max(0, lastId - this.host.opts.historyWindow);
-    this.restartFrom(lastId);
-  }
-
-  /** Moves the cursor back to the first message the other side may lack, and pumps. */
-  private restartFrom(lastId = this.host.store.lastIdSync()): void {
+  private sendHello(): void {
     const store = this.host.store;
-    let start = this.pumping ? Math.min(this.cursor, lastId) : lastId;
-    for (const [o, h] of Object.entries(store.have())) {
-      const s = this.sent.get(o);
-      let id: number | undefined;
-      if (s === undefined) id = store.firstIdAfterId(o, this.windowStartId);
-      else if (s < h) id = store.firstIdAfterSeq(o, s);
-      if (id !== undefined && id - 1 < start) start = id - 1;
-    }
-    this.cursor = start;
-    if (!this.pumping) void this.pump();
+    const pages = pageHave(store.haveEntries(), store.peerId);
+    this.send({ ...this.host.helloPacket(), have: pages[0]!, have_more: pages.length > 1 } as PeerHelloPacket);
+    for (let i = 1; i < pages.length; i++) this.send({ type: 'peer-have', have: pages[i]!, more: i < pages.length - 1 });
   }
 
-  /** A message was just stored here: send it now if the link is idle, else let the pump do it. */
+  /** A message was just stored here (never throws into the bus: a fault closes this link). */
   offer(m: PeerStoredMessage): void {
-    if (this.state !== 'ready' || m.id <= this.cursor) return;
-    if (this.pumping) return;
-    // Not the very next local id (a rolled-back id, or an offer we missed): let the pump read
-    // the store, which cannot skip anything.
-    if (m.id !== this.cursor + 1 || this.conn.pendingBytes > LIVE_QUEUE_LIMIT) {
-      void this.pump();
-      return;
-    }
-    this.consider(m);
-    this.cursor = m.id;
-  }
-
-  private consider(m: PeerStoredMessage): void {
-    const s = this.sent.get(m.origin);
-    if (s === undefined) {
-      if (m.id <= this.windowStartId) return; // before the newcomer's window
-    } else if (m.seq !== s + 1) {
-      // m.seq <= s: it has it. m.seq > s + 1: our own record of that origin starts later
-      // than what it lacks (a history window cut it off here), so we cannot fill its hole
-      // without making a gap; another peer may.
-      return;
-    }
-    this.sent.set(m.origin, m.seq);
-    this.sentCount++;
-    this.send({
-      type: 'peer-message', gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username,
-      subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp,
-    });
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    const page = this.host.opts.pageSize;
     try {
-      for (;;) {
-        if (this.state !== 'ready') return;
-        if (this.conn.pendingBytes > LIVE_QUEUE_LIMIT) await this.conn.drained();
-        if (this.state !== 'ready') return;
-        // Synchronous from the read to the end of the loop body: nothing is stored meanwhile.
-        const rows = this.host.store.after(this.cursor, page);
-        for (const m of rows) {
-          this.consider(m);
-          this.cursor = m.id;
-        }
-        if (rows.length < page) break;
-        await this.conn.drained();
-      }
+      this.sender.offer(m);
     } catch (err) {
-      this.log.error({ err }, 'catch-up failed');
-      this.close('catch-up failed');
-      return;
-    } finally {
-      this.pumping = false;
-    }
-    if (!this.syncedSent && this.state === 'ready') {
-      this.syncedSent = true;
-      this.send({ type: 'peer-synced', sent: this.sentCount });
+      this.fault(err);
     }
   }
 
@@ -306,9 +328,20 @@ export class PeerLink {
     if (this.state === 'closed') return;
     this.errors++;
     this.send({ type: 'error', code: err.code, message: err.message });
-    this.log.info({ code: err.code }, `peer input rejected: ${err.message}`);
+    this.refusals.add(err.code, err.message);
     if (err.fatal) this.close(err.code, false);
     else if (this.errors >= this.host.opts.maxErrors) this.close('too many errors', false);
+  }
+
+  /** An unexpected exception: `internal` to the other side, this link closed, logged once. */
+  private fault(err: unknown): void {
+    if (this.state === 'closed') return;
+    try {
+      this.host.linkFault(this, err);
+      this.send({ type: 'error', code: 'internal', message: 'the peer failed to handle what this link sent; the link is closed' });
+    } finally {
+      this.close('internal', false);
+    }
   }
 
   /** Closes once, saying bye first when `bye` (a duplicate pair, shutting down). */
@@ -318,7 +351,7 @@ export class PeerLink {
     this.closeReason = reason;
     this.state = 'closed';
     this.conn.end(1000);
-    this.host.linkClosed(this);
+    this.ended();
   }
 
   /** The socket is gone (closed by the other side, reset, or by us). */
@@ -326,15 +359,23 @@ export class PeerLink {
     if (this.state === 'closed') return;
     this.closeReason ||= 'connection closed';
     this.state = 'closed';
-    this.host.linkClosed(this);
+    this.ended();
   }
 
   /** Destroys a link whose socket overflowed (a peer that does not read). */
   overflow(pending: number): void {
+    if (this.state === 'closed') return;
     this.log.warn({ pending }, 'peer does not read; closing the link (it catches up when it returns)');
     this.closeReason = 'send queue full';
     this.state = 'closed';
     this.conn.destroy();
+    this.ended();
+  }
+
+  private ended(): void {
+    this.inbox = [];
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.refusals.flush();
     this.host.linkClosed(this);
   }
 }

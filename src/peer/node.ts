@@ -10,7 +10,9 @@
  * and to this peer's own terminal user.
  *
  * Events: 'listening' (port), 'link-up' (PeerInfo), 'link-down' (PeerInfo, reason),
- * 'message' (m, { missed, own }), 'presence' ({ room, username, status }), 'synced' (PeerInfo).
+ * 'message' (m, { missed, own }), 'presence' ({ room, username, status }), 'synced' (PeerInfo),
+ * 'refused' (PeerInfo, RefusalReport: at most once a minute per link and reason),
+ * 'link-fault' (PeerInfo, error: the link was closed with `internal`).
  */
 import { EventEmitter } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
@@ -18,15 +20,18 @@ import type { Logger } from 'pino';
 import { LocalBus } from '../bus/local.js';
 import type { BusEvent } from '../bus/types.js';
 import { FrameConn } from '../net/frame-conn.js';
-import { decodeFrame } from '../protocol/frame.js';
+import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import { sniff } from '../protocol/sniff.js';
 import { createServer, type Lab93Server } from '../server/server.js';
 import type { NewMessage } from '../store/types.js';
 import type { PeerOptions } from './config.js';
 import { Discovery, type ServiceEntry } from './discovery.js';
-import { PeerLink, type LinkHost } from './link.js';
+import { admit } from './admission.js';
+import { fitUsers } from './have-pages.js';
+import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
 import { PeerStore, type PeerStoredMessage } from './peer-store.js';
+import type { RefusalReport } from './refusals.js';
 
 export interface PeerInfo {
   peerId: string;
@@ -63,7 +68,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private readonly pinged = new Map<PeerLink, number>();
   private listener: net.Server | null = null;
   private discovery: Discovery | null = null;
-  private incoming: Array<{ p: PeerMessagePacket; sync: boolean }> = [];
+  private incoming: Array<{ p: PeerMessagePacket & { via: string }; sync: boolean }> = [];
   private flushScheduled = false;
   private usersScheduled = false;
   private lastUsersJson = '';
@@ -72,12 +77,13 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private closing = false;
   private uiRooms: Set<string> | null = null;
   port = 0;
-  readonly stats = { duplicates: 0, gaps: 0, stored: 0 };
+  readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0 };
 
   constructor(readonly opts: PeerOptions, log: Logger, private readonly clock: () => number = Date.now) {
     super();
     this.log = log;
     this.store = new PeerStore(opts.dbPath);
+    this.store.maxMessages = opts.maxStore > 0 ? opts.maxStore : Infinity;
     this.server = createServer({
       store: this.store,
       bus: this.bus,
@@ -99,7 +105,9 @@ export class PeerNode extends EventEmitter implements LinkHost {
   // ---- lifecycle --------------------------------------------------------------------------
   async start(): Promise<number> {
     this.port = await this.listen();
-    this.log.info({ port: this.port, peer: this.peerId, user: this.opts.username, db: this.opts.dbPath }, 'peer listening');
+    const o = this.opts;
+    const limits = { maxStore: o.maxStore, maxFirstSeq: o.maxFirstSeq, linkMessageRate: o.linkMessageRate, linkBytesPerMinute: o.linkBytesPerMinute, linkNewOriginsPerMinute: o.linkNewOriginsPerMinute };
+    this.log.info({ port: this.port, peer: this.peerId, user: o.username, db: o.dbPath, limits }, 'peer listening');
     this.emit('listening', this.port);
     const tick = Math.max(50, Math.min(this.opts.pingMs, this.opts.linkTimeoutMs / 3) / 2);
     this.sweepTimer = setInterval(() => this.sweep(), tick);
@@ -181,7 +189,20 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.server.handleSocket(socket);
       socket.resume();
     };
+    // Nothing thrown while telling the kind of a connection may escape into the event loop:
+    // that connection alone ends with `internal` (docs/architecture.md, "A fault stays...").
     const onData = (chunk: Buffer): void => {
+      try {
+        sniffFirst(chunk);
+      } catch (err) {
+        done();
+        socket.on('error', () => {}); // a reset after this must not become an unhandled 'error'
+        this.log.error({ err, remote: socket.remoteAddress }, 'internal error on a new connection; closing it');
+        socket.end(encodeFrame({ type: 'error', code: 'internal', message: 'the peer failed to handle this connection' }, buf[0] === 0x7b ? 'plain' : 'base64'));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    };
+    const sniffFirst = (chunk: Buffer): void => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       const kind = sniff(buf);
       if (kind === 'more') return;
@@ -225,8 +246,15 @@ export class PeerNode extends EventEmitter implements LinkHost {
   }
 
   // ---- LinkHost ---------------------------------------------------------------------------
-  helloPacket(): PeerHelloPacket {
-    return { type: 'peer-hello', peer_id: this.peerId, name: this.opts.username, version: PEER_PROTOCOL_VERSION, port: this.port, have: this.store.have(), users: this.localUsers() };
+  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more'> {
+    return { type: 'peer-hello', peer_id: this.peerId, name: this.opts.username, version: PEER_PROTOCOL_VERSION, port: this.port, users: this.fittedUsers() };
+  }
+
+  /** Local users, as many as fit in one frame (a hello or peer-users must stay one frame). */
+  private fittedUsers(): PeerUser[] {
+    const { users, left } = fitUsers(this.localUsers());
+    if (left > 0) this.log.warn({ left }, 'too many local users to tell peers about; some are left out');
+    return users;
   }
 
   linkReady(link: PeerLink): boolean {
@@ -258,23 +286,70 @@ export class PeerNode extends EventEmitter implements LinkHost {
     return true;
   }
 
-  receive(link: PeerLink, p: PeerMessagePacket): void {
+  receive(link: PeerLink, p: PeerMessagePacket): Received {
+    const a = admit(p, {
+      self: this.peerId, from: link.remoteId, maxFirstSeq: this.opts.maxFirstSeq,
+      haveOf: (o) => this.store.haveOf(o),
+      linked: (id) => this.links.get(id)?.state === 'ready',
+    });
+    if (a.kind === 'refused') {
+      this.stats.refused++;
+      return { refused: a.reason, detail: a.detail };
+    }
+    if (a.kind === 'ignored') {
+      this.stats.duplicates++;
+      return 'ignored';
+    }
+    const known = this.store.haveOf(p.origin) !== undefined;
     const v = this.store.accept(p);
     if (v === 'duplicate') {
       this.stats.duplicates++;
-      return;
+      return v;
     }
     if (v === 'gap') {
       this.stats.gaps++;
-      link.requestResync();
-      return;
+      return v;
     }
-    this.incoming.push({ p, sync: link.receivingSync });
+    this.incoming.push({ p: { ...p, via: link.remoteId }, sync: link.receivingSync });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One transaction for what arrived in this turn of the event loop (group commit).
       setImmediate(() => this.flushIncoming());
     }
+    return known ? 'stored' : 'stored-new-origin';
+  }
+
+  /**
+   * A linked peer's own word about its origin: it holds `seq` of it. Messages of that origin
+   * above it here were claimed by others in its name (a rogue link, or a relay that believed
+   * one): they are removed, so its real messages are no longer taken for duplicates, and it is
+   * told what we really hold. Messages it sent us itself are never removed on its word alone.
+   */
+  originSays(link: PeerLink, seq: number): void {
+    const origin = link.remoteId;
+    const have = this.store.haveOf(origin);
+    if (have === undefined || have <= seq) return;
+    this.flushIncoming();
+    const removed = this.store.purgeAbove(origin, seq);
+    if (removed === null) {
+      link.log.warn({ claims: seq, have }, 'peer says it wrote less than it sent us before; keeping what we hold');
+      return;
+    }
+    this.stats.purged += removed;
+    link.log.warn({ claims: seq, had: have, removed }, 'removed messages claimed by others in the name of this peer');
+    const now = this.store.haveOf(origin);
+    if (now !== undefined) link.sendHaveOf({ [origin]: now });
+  }
+
+  linkRefused(link: PeerLink, r: RefusalReport): void {
+    link.log.warn({ reason: r.reason, count: r.count, total: r.total, detail: r.detail }, `peer link: ${r.reason}`);
+    this.emit('refused', this.info(link), r);
+  }
+
+  linkFault(link: PeerLink, err: unknown): void {
+    this.stats.faults++;
+    link.log.error({ err }, 'internal error on a peer link; closing it');
+    this.emit('link-fault', this.info(link), err);
   }
 
   private flushIncoming(): void {
@@ -286,6 +361,9 @@ export class PeerNode extends EventEmitter implements LinkHost {
     try {
       stored = this.store.insertRemote(batch.map((b) => b.p));
     } catch (err) {
+      // Their places in the have map were reserved by accept(): give them back, so that the
+      // messages are asked for again instead of being taken for duplicates.
+      this.store.forget(batch.map((b) => b.p));
       this.log.error({ err }, 'storing messages from peers failed');
       return;
     }
@@ -411,7 +489,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private sweep(): void {
     const t = this.now();
     for (const l of this.all) {
-      if (t - l.lastSeen > this.opts.linkTimeoutMs) {
+      // A link we stopped reading (a quota) is not silent: we are the ones not listening.
+      if (!l.throttled && t - l.lastSeen > this.opts.linkTimeoutMs) {
         l.close(`silent for ${Math.round((t - l.lastSeen) / 1000)} s`, false);
         continue;
       }
@@ -484,7 +563,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       const json = JSON.stringify(users);
       if (json === this.lastUsersJson) return;
       this.lastUsersJson = json;
-      for (const l of this.links.values()) l.sendUsers(users);
+      const fitted = this.fittedUsers();
+      for (const l of this.links.values()) l.sendUsers(fitted);
     });
   }
 

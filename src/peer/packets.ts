@@ -9,6 +9,14 @@ import { DEFAULT_ROOM, type Limits } from '../protocol/limits.js';
 
 export const PEER_PROTOCOL_VERSION = 1;
 
+/**
+ * The highest `seq` a peer believes (docs/protocol-peers.md, "Identity"): 2^31 - 1, a signed
+ * 32-bit integer in every language a student might write a peer in, and far inside the range
+ * where a JavaScript number is exact. A message above it is refused; a have entry above it is
+ * ignored. At 100 messages a second an origin would need eight months to reach it.
+ */
+export const MAX_SEQ = 2 ** 31 - 1;
+
 /** Highest sequence number held per origin peer id, with nothing missing below it. */
 export type HaveMap = Record<string, number>;
 
@@ -22,7 +30,9 @@ export interface PeerHelloPacket {
   version: number;
   /** The port the sender listens on (so that an inbound link can be redialled). */
   port: number | null;
+  /** The sender's have map, or its first page when `have_more` (the rest follows in peer-have). */
   have: HaveMap;
+  have_more: boolean;
   users: PeerUser[];
 }
 
@@ -43,8 +53,11 @@ export interface PeerMessagePacket {
 
 /** The sender finished sending what the receiver lacked at hello time. */
 export interface PeerSyncedPacket { type: 'peer-synced'; sent: number }
-/** "This is what I hold": resets what the other side believes we have (after a gap). */
-export interface PeerHavePacket { type: 'peer-have'; have: HaveMap }
+/**
+ * "This is what I hold": resets what the other side believes we have (after a gap), or carries
+ * a page of the hello's have map. A map may span several frames: all but the last say `more`.
+ */
+export interface PeerHavePacket { type: 'peer-have'; have: HaveMap; more: boolean }
 export interface PeerUsersPacket { type: 'peer-users'; users: PeerUser[] }
 
 export type PeerPacket =
@@ -55,7 +68,9 @@ export type PeerPacket =
 /** Peer ids: what randomPeerId() makes, and nothing that could smuggle markup or controls. */
 const PEER_ID = /^[A-Za-z0-9_-]{4,64}$/;
 const GID = /^[A-Za-z0-9_:.-]{1,100}$/;
-const NO_CONTROLS = /^[^\p{Cc}\p{Cf}]*$/u;
+const NO_CONTROLS = /^[^\p{Cc}\p{Cf}\p{Cs}]*$/u;
+/** With the u flag a paired surrogate is one code point: only a lone one is \p{Cs}. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const MAX_ORIGINS = 10_000;
 const MAX_USERS = 1000;
 
@@ -79,7 +94,11 @@ function haveMap(v: unknown): HaveMap {
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length > MAX_ORIGINS) throw bad('have', `more than ${MAX_ORIGINS} origins`);
   const out: HaveMap = Object.create(null) as HaveMap;
-  for (const [k, s] of entries) out[peerId(k, 'have')] = seqOf(s, `have.${k}`);
+  for (const [k, s] of entries) {
+    const seq = seqOf(s, `have.${k}`);
+    // Beyond MAX_SEQ nobody can hold it: ignored (as if unknown) rather than failing a hello.
+    if (seq <= MAX_SEQ) out[peerId(k, 'have')] = seq;
+  }
   return out;
 }
 
@@ -112,7 +131,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       const port = o.port === undefined || o.port === null ? null : seqOf(o.port, 'port');
       if (port !== null && port > 65535) throw bad('port', 'must be a port number');
       const name = optText(o, 'name', 200) ?? '';
-      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), users: users(o.users, limits) };
+      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), have_more: o.have_more === true, users: users(o.users, limits) };
     }
     case 'peer-message': {
       if (typeof o.gid !== 'string' || !GID.test(o.gid)) throw bad('gid', 'must be 1 to 100 letters, digits or "-_:."');
@@ -120,6 +139,8 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       if (seq < 1) throw bad('seq', 'starts at 1');
       const content = o.content;
       if (typeof content !== 'string' || content.length === 0) throw bad('content', 'must be a non-empty string');
+      // Not text (it cannot be written as UTF-8): refused, never stored and relayed.
+      if (LONE_SURROGATE.test(content)) throw bad('content', 'has a lone surrogate (not Unicode text)');
       if (Buffer.byteLength(content, 'utf8') > limits.maxContentBytes) throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`);
       const ts = o.timestamp;
       if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw bad('timestamp', 'must be Unix seconds');
@@ -135,7 +156,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
     case 'peer-synced':
       return { type: 'peer-synced', sent: o.sent === undefined ? 0 : seqOf(o.sent, 'sent') };
     case 'peer-have':
-      return { type: 'peer-have', have: haveMap(o.have) };
+      return { type: 'peer-have', have: haveMap(o.have), more: o.more === true };
     case 'peer-users':
       return { type: 'peer-users', users: users(o.users, limits) };
     case 'ping':
@@ -144,7 +165,8 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
     case 'bye':
       return typeof o.reason === 'string' ? { type: 'bye', reason: o.reason.slice(0, 200) } : { type: 'bye' };
     case 'error':
-      return { type: 'error', code: typeof o.code === 'string' ? o.code.slice(0, 40) : '', message: typeof o.message === 'string' ? o.message.slice(0, 400) : '' };
+      // Strings only: String() of an object such as {"toString": null} throws.
+      return { type: 'error', code: typeof o.code === 'string' ? o.code.slice(0, 40) : '?', message: typeof o.message === 'string' ? o.message.slice(0, 400) : '' };
     default:
       if (typeof o.type !== 'string') throw bad('type', 'missing');
       throw new ProtocolError('unknown_type', `unknown peer packet type ${JSON.stringify(o.type.slice(0, 40))}`);

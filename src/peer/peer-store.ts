@@ -10,12 +10,14 @@
  *
  * Invariant: for each origin, the sequences stored form one unbroken run starting at the first
  * one this peer ever accepted for that origin (its "base": 1, or later when a history window
- * cut the past off). accept() enforces it; catch-up between peers relies on it.
+ * cut the past off). accept() enforces it; catch-up between peers relies on it. Pruning (past
+ * `maxMessages`) deletes the oldest rows, which per origin are its lowest sequences, so the run
+ * stays unbroken; the have of an origin whose rows were pruned is remembered in `pruned_have`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
-import type { HaveMap, PeerMessagePacket } from './packets.js';
+import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
@@ -49,6 +51,11 @@ const MIGRATIONS: string[] = [
    CREATE INDEX messages_room ON messages(room, id) WHERE recipient IS NULL;
    CREATE INDEX messages_recipient ON messages(recipient, id) WHERE recipient IS NOT NULL;
    CREATE TABLE cursors (username TEXT PRIMARY KEY, last_id INTEGER NOT NULL);`,
+  // via: the peer id of the link a message came from (NULL: written here), so that what an
+  // origin says about itself can undo what others claimed in its name, never what it sent us.
+  // pruned_have: the have of origins whose oldest rows were pruned (docs/broadcast.md).
+  `ALTER TABLE messages ADD COLUMN via TEXT;
+   CREATE TABLE pruned_have (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
 ];
 
 const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote';
@@ -72,8 +79,16 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   /** Highest contiguous sequence per origin (in memory; rebuilt from the table at open). */
   private readonly haveMap = new Map<string, number>();
   private readonly s;
-  private readonly insertTx: (batch: Array<NewMessage & { gid: string; origin: string; seq: number }>) => Array<PeerStoredMessage | null>;
+  private readonly insertTx: (batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) => Array<PeerStoredMessage | null>;
   private readonly appendTx: (batch: NewMessage[]) => AppendResult[];
+  private readonly pruneTx: (n: number) => number;
+  private readonly purgeTx: (origin: string, above: number) => number;
+  /** Rows in the table (kept in memory: counted once at open). */
+  private rows: number;
+  /** Messages kept before pruning (Infinity: no limit). */
+  maxMessages = Infinity;
+  /** Rows pruned so far (observability and tests). */
+  pruned = 0;
 
   constructor(path: string, synchronous: Synchronous = 'full') {
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
@@ -84,26 +99,49 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       db.prepare(`INSERT INTO meta (key, value) VALUES ('peer_id', ?)`).run(id);
     }
     this.peerId = id;
-    for (const r of db.prepare(`SELECT origin, MAX(seq) AS seq FROM messages GROUP BY origin`).all() as Array<{ origin: string; seq: number }>) {
-      this.haveMap.set(r.origin, r.seq);
-    }
+    const haveRows = db.prepare(
+      `SELECT origin, MAX(seq) AS seq FROM (SELECT origin, MAX(seq) AS seq FROM messages GROUP BY origin UNION ALL SELECT origin, seq FROM pruned_have) GROUP BY origin`,
+    );
+    for (const r of haveRows.all() as Array<{ origin: string; seq: number }>) this.haveMap.set(r.origin, r.seq);
+    this.rows = db.prepare(`SELECT COUNT(*) FROM messages`).pluck().get() as number;
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
       firstAfterSeq: db.prepare(`SELECT id FROM messages WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1`).pluck(),
       firstAfterId: db.prepare(`SELECT MIN(id) FROM messages WHERE origin = ? AND id > ?`).pluck(),
       recent: db.prepare(`SELECT ${COLUMNS} FROM messages ORDER BY id DESC LIMIT ?`),
+      // The oldest rows of other origins (per origin, its lowest sequences: ids grow with seq).
+      rememberPruned: db.prepare(
+        `INSERT INTO pruned_have (origin, seq)
+         SELECT origin, MAX(seq) FROM messages WHERE id IN (SELECT id FROM messages WHERE origin != @self ORDER BY id LIMIT @n) GROUP BY origin
+         ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
+      ),
+      prune: db.prepare(`DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE origin != @self ORDER BY id LIMIT @n)`),
+      sentByOrigin: db.prepare(`SELECT COUNT(*) FROM messages WHERE origin = ? AND seq > ? AND via = ?`).pluck(),
+      purge: db.prepare(`DELETE FROM messages WHERE origin = ? AND seq > ?`),
+      clampPruned: db.prepare(`UPDATE pruned_have SET seq = ? WHERE origin = ? AND seq > ?`),
+      haveOf: db.prepare(`SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM messages WHERE origin = @o UNION ALL SELECT seq FROM pruned_have WHERE origin = @o)`).pluck(),
     };
-    this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number }>) =>
+    this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) =>
       batch.map((m) => {
-        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null) as { id: number } | undefined;
-        return row ? { ...m, remote: m.remote ?? null, id: row.id } : null;
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via) as { id: number } | undefined;
+        if (!row) return null;
+        const { via: _via, ...message } = m;
+        return { ...message, remote: m.remote ?? null, id: row.id };
       }),
     );
+    this.pruneTx = db.transaction((n: number) => {
+      this.s.rememberPruned.run({ self: this.peerId, n });
+      return this.s.prune.run({ self: this.peerId, n }).changes;
+    });
+    this.purgeTx = db.transaction((origin: string, above: number) => {
+      this.s.clampPruned.run(above, origin, above);
+      return this.s.purge.run(origin, above).changes;
+    });
     // One by one inside the transaction, so a uid repeated within the batch finds its first copy.
     this.appendTx = db.transaction((batch: NewMessage[]) => {
       const start = this.haveMap.get(this.peerId) ?? 0;
@@ -114,8 +152,10 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
           if (prior) return { message: fromRow(prior), duplicate: true };
         }
         seq++;
+        // Unreachable in practice (eight months at 100 a second), but never past what peers believe.
+        if (seq > MAX_SEQ) throw new Error(`this peer has written ${MAX_SEQ} messages: its numbering is exhausted`);
         const gid = randomUUID();
-        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null) as { id: number } | undefined;
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null) as { id: number } | undefined;
         if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
         const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq };
         return { message: stored, duplicate: false };
@@ -130,6 +170,15 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   /** The have map: per origin, the highest sequence held with nothing missing below it. */
   have(): HaveMap {
     return Object.fromEntries(this.haveMap);
+  }
+
+  /** The have map without copying it (it may hold many thousands of origins). */
+  haveEntries(): IterableIterator<[string, number]> {
+    return this.haveMap.entries();
+  }
+
+  get origins(): number {
+    return this.haveMap.size;
   }
 
   haveOf(origin: string): number | undefined {
@@ -150,9 +199,60 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     return 'new';
   }
 
-  /** Stores accepted mesh messages in one transaction; a gid seen before is skipped (null). */
-  insertRemote(batch: PeerMessagePacket[]): Array<PeerStoredMessage | null> {
-    return this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null })));
+  /** Gives back the places accept() reserved for messages that could not be stored. */
+  forget(batch: Array<Pick<PeerMessagePacket, 'origin'>>): void {
+    for (const origin of new Set(batch.map((m) => m.origin))) {
+      const held = this.s.haveOf.get({ o: origin }) as number | null;
+      if (held === null) this.haveMap.delete(origin);
+      else this.haveMap.set(origin, held);
+    }
+  }
+
+  /**
+   * Stores accepted mesh messages in one transaction; a gid seen before is skipped (null).
+   * `via`: the peer id of the link each came from.
+   */
+  insertRemote(batch: Array<PeerMessagePacket & { via?: string | null }>): Array<PeerStoredMessage | null> {
+    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null })));
+    for (const m of out) if (m) this.rows++;
+    this.pruneIfFull();
+    return out;
+  }
+
+  /** Messages in the store. */
+  get size(): number {
+    return this.rows;
+  }
+
+  /**
+   * Past `maxMessages`, deletes the oldest messages of other origins, down to 95% of the limit
+   * (so that pruning runs once in a while, not on every insert). This peer's own messages are
+   * never pruned: when they alone pass the limit, the store grows (docs/broadcast.md).
+   */
+  private pruneIfFull(): void {
+    if (this.rows <= this.maxMessages) return;
+    const target = Math.floor(this.maxMessages * 0.95);
+    const n = this.pruneTx(this.rows - target);
+    this.rows -= n;
+    this.pruned += n;
+  }
+
+  /**
+   * What `origin` says it holds of itself is the truth about it: messages of that origin above
+   * `seq` were claimed by others in its name, and are deleted, unless some came from the
+   * origin itself (then this claim is the odd one, and nothing is deleted: returns null).
+   * Returns the number of messages deleted. The caller flushes pending inserts first.
+   */
+  purgeAbove(origin: string, seq: number): number | null {
+    const have = this.haveMap.get(origin);
+    if (have === undefined || have <= seq) return 0;
+    if ((this.s.sentByOrigin.get(origin, seq, origin) as number) > 0) return null;
+    const n = this.purgeTx(origin, seq);
+    this.rows -= n;
+    const left = this.s.haveOf.get({ o: origin }) as number | null;
+    if (left === null) this.haveMap.delete(origin);
+    else this.haveMap.set(origin, Math.min(left, seq));
+    return n;
   }
 
   /** Messages with a local id above `afterId`, ascending: what a peer link streams from. */
@@ -186,6 +286,9 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   }
 
   appendSync(batch: NewMessage[]): AppendResult[] {
-    return this.appendTx(batch);
+    const out = this.appendTx(batch);
+    for (const r of out) if (!r.duplicate) this.rows++;
+    this.pruneIfFull();
+    return out;
   }
 }

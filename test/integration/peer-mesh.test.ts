@@ -6,46 +6,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { silentLogger } from '../../src/log/index.js';
 import { PeerBackend } from '../../src/peer/backend.js';
-import { peerOptions, type PeerOptions } from '../../src/peer/config.js';
-import { PeerNode } from '../../src/peer/node.js';
 import type { PeerStoredMessage } from '../../src/peer/peer-store.js';
+import { TestMesh, hello, msg, post, rawPeer, until } from '../helpers/peer-nodes.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab93-peer-mesh-'));
-const nodes: PeerNode[] = [];
-let n = 0;
-after(async () => {
-  await Promise.all(nodes.map((x) => x.close()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function node(name: string, o: Partial<PeerOptions> = {}): PeerNode {
-  const p = new PeerNode(peerOptions({ username: name, dbPath: join(dir, `${name}-${++n}.db`), host: '127.0.0.1', port: 0, discovery: false, ...o }), silentLogger());
-  nodes.push(p);
-  return p;
-}
-
-function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
-async function post(p: PeerNode, content: string, user = p.opts.username): Promise<PeerStoredMessage> {
-  return p.post({ uid: null, username: user, room: 'lobby', to: null, subject: null, content, timestamp: Date.now() / 1000 });
-}
+const mesh = new TestMesh();
+after(() => mesh.close());
+const node = mesh.node.bind(mesh);
 
 test('both dialling at once leaves one link per pair, the same one on both sides', async () => {
   const a = node('a');
@@ -92,19 +59,6 @@ test('a newcomer receives the history window, then everything new; a returning p
   assert.deepEqual(got2, Array.from({ length: 39 }, (_, i) => `new ${i + 2}`));
 });
 
-/** A fake peer on a raw socket: plain JSON lines, so the test reads what it is told. */
-async function rawPeer(port: number): Promise<{ s: net.Socket; lines: any[]; send: (o: object) => void; closed: Promise<unknown> }> {
-  const s = net.connect(port, '127.0.0.1');
-  await once(s, 'connect');
-  const lines: any[] = [];
-  createInterface({ input: s }).on('line', (l) => lines.push(JSON.parse(l)));
-  s.on('error', () => {});
-  return { s, lines, send: (o) => s.write(JSON.stringify(o) + '\n'), closed: once(s, 'close') };
-}
-
-const hello = (id: string): object => ({ type: 'peer-hello', peer_id: id, name: 'mallory', version: 1, port: null, have: {}, users: [] });
-const msg = (origin: string, seq: number, content = `m${seq}`): object => ({ type: 'peer-message', gid: `${origin}-${seq}`, origin, seq, uid: null, username: 'mallory', subject: null, content, room: 'lobby', to: null, timestamp: 1 });
-
 test('bad input from a peer gets an error frame and a close, and harms nothing else', async () => {
   const a = node('bad-a');
   await a.start();
@@ -133,6 +87,8 @@ test('bad input from a peer gets an error frame and a close, and harms nothing e
   p2.send(msg('feedfacefeedface', 1));
   p2.send(msg('feedfacefeedface', 5));
   await until(() => p2.lines.some((l) => l.type === 'peer-have'), 5000, 'peer-have');
+  // Only what gapped, not our whole have map (a gap must not buy a large answer).
+  assert.deepEqual(p2.lines.find((l) => l.type === 'peer-have').have, { feedfacefeedface: 1 });
   assert.equal(a.store.haveOf('feedfacefeedface'), 1);
   // Too many errors close the link.
   for (let i = 0; i < 30; i++) p2.send({ type: 'nope' });

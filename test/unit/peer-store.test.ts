@@ -59,3 +59,64 @@ test('a gid seen before is not stored twice, and lookups for catch-up find the f
   assert.equal(s.firstIdAfterId('cccc', r[0]!.id), r[1]!.id);
   assert.equal(s.firstIdAfterSeq('cccc', 2), undefined);
 });
+
+test('past maxMessages the oldest messages of other origins are pruned, never our own; a pruned origin stays known', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lab93-peer-store-'));
+  try {
+    const path = join(dir, 'p.db');
+    const s = new PeerStore(path);
+    s.maxMessages = 20;
+    await s.append(Array.from({ length: 5 }, (_, i) => local(`own ${i}`)));
+    for (let i = 1; i <= 10; i++) s.accept(pm('dddd', i));
+    s.insertRemote(Array.from({ length: 10 }, (_, i) => pm('dddd', i + 1)));
+    for (let i = 1; i <= 10; i++) s.accept(pm('eeee', i));
+    s.insertRemote(Array.from({ length: 10 }, (_, i) => pm('eeee', i + 1)));
+    // 25 > 20: pruned down to 19, the oldest first: all of dddd's first six.
+    assert.equal(s.size, 19);
+    const left = s.after(0, 100);
+    assert.equal(left.filter((m) => m.origin === s.peerId).length, 5);
+    assert.deepEqual(left.filter((m) => m.origin === 'dddd').map((m) => m.seq), [7, 8, 9, 10]);
+    // Our own alone past the limit: kept all the same (never refused, never pruned).
+    await s.append(Array.from({ length: 30 }, (_, i) => local(`more ${i}`)));
+    assert.equal(s.after(0, 100).filter((m) => m.origin !== s.peerId).length, 0);
+    assert.equal(s.size, 35);
+    await s.close();
+    const t = new PeerStore(path);
+    assert.deepEqual({ ...t.have() }, { [t.peerId]: 35, dddd: 10, eeee: 10 }, 'the have of pruned origins survives a reopen');
+    assert.equal(t.accept(pm('dddd', 3)), 'duplicate');
+    await t.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an origin\'s own word removes what others claimed in its name, never what it sent itself', () => {
+  const s = new PeerStore(':memory:');
+  const put = (origin: string, seqs: number[], via: string): void => {
+    for (const q of seqs) assert.equal(s.accept(pm(origin, q)), 'new');
+    s.insertRemote(seqs.map((q) => ({ ...pm(origin, q), via })));
+  };
+  put('xxxx', [1, 2, 3], 'mmmm');
+  assert.equal(s.purgeAbove('xxxx', 0), 3);
+  assert.equal(s.haveOf('xxxx'), undefined, 'unknown again: its real first message is new');
+  assert.equal(s.accept(pm('xxxx', 1)), 'new');
+  s.insertRemote([{ ...pm('xxxx', 1), gid: 'real-1', via: 'xxxx' }]);
+  put('xxxx', [2, 3], 'mmmm');
+  assert.equal(s.purgeAbove('xxxx', 1), 2);
+  assert.equal(s.haveOf('xxxx'), 1);
+  assert.deepEqual(s.after(0, 10).map((m) => m.gid), ['real-1']);
+  // What it sent us itself is not undone by a later (odd) claim of less.
+  put('xxxx', [2], 'xxxx');
+  assert.equal(s.purgeAbove('xxxx', 0), null);
+  assert.equal(s.haveOf('xxxx'), 2);
+});
+
+test('places reserved by accept() are given back when the insert fails', () => {
+  const s = new PeerStore(':memory:');
+  s.accept(pm('ffff', 1));
+  s.insertRemote([pm('ffff', 1)]);
+  s.accept(pm('ffff', 2));
+  s.accept(pm('gggg', 9));
+  s.forget([pm('ffff', 2), pm('gggg', 9)]);
+  assert.deepEqual({ ...s.have() }, { ffff: 1 });
+});

@@ -220,7 +220,7 @@ class TerminalUi {
         if (!b.peers) return this.info(b.kind === 'repeater' ? '/peers belongs to broadcast mode (`lab93 -b`); here /who lists the room' : '/peers is not available here');
         const ps = b.peers();
         if (ps.length === 0) return this.info('no peers connected');
-        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}`).join('\n'));
+        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}${p.refused ? `  refused: ${sanitizeLine(p.refused)}` : ''}`).join('\n'));
       }
     }
   }
