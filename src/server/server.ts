@@ -4,12 +4,14 @@
  * Built by createServer() from injected store, bus, logger and clock: no module-level state.
  */
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BusEvent, MessageBus } from '../bus/types.js';
 import { FrameConn } from '../net/frame-conn.js';
+import { createTlsAcceptor, type TlsServerOptions } from '../net/tls.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { EncodedPacket } from '../protocol/frame.js';
+import { EncodedPacket, encodeFrame } from '../protocol/frame.js';
 import { sniff } from '../protocol/sniff.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore, StoredMessage } from '../store/types.js';
@@ -34,6 +36,8 @@ export interface ServerDeps {
   options?: Partial<ServerOptions>;
   now?: () => number;
   classic?: ClassicGateway;
+  /** TLS on the same port (src/net/tls.ts); plaintext is still served unless `only`. */
+  tls?: TlsServerOptions;
 }
 
 export interface Lab93Server {
@@ -59,6 +63,8 @@ export function createServer(deps: ServerDeps): Lab93Server {
   /** Sockets whose protocol is not known yet, with when they connected. */
   const sniffing = new Map<Socket, number>();
   const nodeId = randomUUID();
+  // A TLS socket, once its handshake is done, is sniffed again like a plain one.
+  const tlsAcceptor = deps.tls ? createTlsAcceptor(deps.tls, (s) => sniffFirstBytes(s, s.remoteAddress ?? 'unknown'), log) : null;
   let listener: net.Server | null = null;
   let closing = false;
 
@@ -228,6 +234,16 @@ export function createServer(deps: ServerDeps): Lab93Server {
       sniffing.delete(socket);
       const bytes = first;
       first = EMPTY;
+      const secure = (socket as TLSSocket).encrypted === true;
+      if (kind === 'tls') {
+        if (tlsAcceptor && !secure) tlsAcceptor.accept(socket, bytes);
+        else refuse(socket, addr, 'bad_frame', tlsAcceptor ? 'a TLS handshake inside TLS' : 'this port does not serve TLS (start the server with --tls-cert and --tls-key)', 'plain');
+        return;
+      }
+      if (deps.tls?.only && !secure) {
+        refuse(socket, addr, 'tls_required', 'this server accepts TLS connections only (lab93 --tls)', kind === 'base64' ? 'base64' : 'plain');
+        return;
+      }
       if (kind === 'classic') {
         if (deps.classic) deps.classic.accept(socket, bytes);
         else {
@@ -240,6 +256,13 @@ export function createServer(deps: ServerDeps): Lab93Server {
     };
     socket.on('data', onData);
     socket.on('error', onError);
+  }
+
+  function refuse(socket: Socket, addr: string, code: 'bad_frame' | 'tls_required', message: string, mode: 'base64' | 'plain'): void {
+    log.info({ remote: addr, code }, `rejected: ${message}`);
+    socket.on('error', () => {});
+    socket.end(encodeFrame({ type: 'error', code, message }, mode));
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   return {
