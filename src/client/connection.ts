@@ -17,7 +17,7 @@
  * - `rate_limited` (and other "not stored, try again" errors) put the message back in the queue
  *   and sending resumes after a delay.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { clientDbPath } from '../config/paths.js';
@@ -29,6 +29,7 @@ import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
 import { sanitizeLine } from './sanitize.js';
+import { DIALLED, describeDialError, dial, type ClientTlsOptions } from './transport.js';
 
 export interface RepeaterOptions {
   host: string;
@@ -63,6 +64,8 @@ export interface RepeaterOptions {
   window?: number;
   /** Longest frame accepted from the server (default 64 MiB: a history page can be big). */
   maxFrameBytes?: number;
+  /** TLS and how the server's certificate is trusted (client/transport.ts); absent: plain TCP. */
+  tls?: ClientTlsOptions | null;
 }
 
 /** The request failed because the connection is not there; the caller may fall back or retry. */
@@ -117,6 +120,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   readonly port: number;
   readonly store: LocalStore;
   private readonly ownsStore: boolean;
+  private readonly tls: ClientTlsOptions | null;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly o: Required<Pick<RepeaterOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'keepaliveMs' | 'deadAfterMs' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'retryMs' | 'window' | 'maxFrameBytes'>>;
@@ -162,6 +166,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       window: opts.window ?? 16,
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
     };
+    this.tls = opts.tls ?? null;
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
     if (opts.sendStoredOutbox !== false) {
@@ -195,7 +200,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (this.closing) return;
     this.reconnectTimer = null;
     this.phase = 'connecting';
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = dial({ host: this.host, port: this.port, tls: this.tls });
     this.socket = socket;
     socket.setNoDelay(true);
     const splitter = new LineSplitter(this.o.maxFrameBytes);
@@ -203,7 +208,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.lastError = 'no answer from the server';
       socket.destroy();
     }, this.o.connectTimeoutMs);
-    socket.on('connect', () => {
+    socket.on(DIALLED, () => {
       if (this.socket !== socket) return;
       this.phase = 'hello';
       this.lastInbound = this.clock.now();
@@ -226,7 +231,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.lastError = err.code ?? err.message;
+      this.lastError = describeDialError(err);
     });
     socket.on('close', () => {
       if (this.socket === socket) this.onClosed();
