@@ -7,7 +7,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { parseClusterFlags, runServer } from './server.js';
-import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { addClientTlsOptions, addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { registerCertCommand } from './cert.js';
+import { registerPinsCommand } from './pins.js';
+import { addServerTlsOptions, serverTlsFromFlags, type ServerTlsFlags } from './server-tls.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
@@ -22,12 +25,14 @@ Examples:
   lab93 send -a lab-pc "hi all"     post one message from a script
   lab93 tail -a lab-pc              print messages as JSON lines
   lab93 classic --port 8080         the classic teaching board alone
+  lab93 cert                        a self-signed TLS certificate for this server (docs/operations.md, TLS)
+  lab93 connect lab-pc --tls        join over TLS (the certificate is pinned on first use)
 
 Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_STORE, LAB93_BUS, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
 Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:4222 (docs/cluster.md).
 `;
 
-interface ServerFlags extends ClassicServerFlags {
+interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
 }
@@ -50,7 +55,7 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
-  return addClassicServerOptions(cmd);
+  return addServerTlsOptions(addClassicServerOptions(cmd));
 }
 
 async function startServer(f: ServerFlags): Promise<void> {
@@ -83,6 +88,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
     server,
     announce: f.announce !== false,
+    tls: serverTlsFromFlags(f),
   });
 }
 
@@ -102,6 +108,7 @@ export function buildProgram(): Command {
     .option('-c, --client', 'with -r: join a room');
   addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
   addIdentityOptions(program);
+  addClientTlsOptions(program);
   addPeerOnlyOptions(program);
   program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
     const mode = chooseMode(opts);
@@ -114,6 +121,8 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerClassicCommands(program);
   registerPeerCommand(program);
+  registerCertCommand(program);
+  registerPinsCommand(program);
   return program;
 }
 
