@@ -74,7 +74,8 @@ export async function runClient(t: ClientTarget): Promise<never> {
           // The status line repeats the short reason at every retry; the loud text once.
           if (isRefusal(ev) && warned) return;
           if (isRefusal(ev)) warned = true;
-          conn.emit('notice', describeTrust(ev));
+          // One notice per line: the screen prints each notice as a single line.
+          for (const line of describeTrust(ev).split('\n')) conn.emit('notice', line);
         },
       },
     } : {}),
