@@ -63,8 +63,14 @@ export function createServer(deps: ServerDeps): Lab93Server {
   /** Sockets whose protocol is not known yet, with when they connected. */
   const sniffing = new Map<Socket, number>();
   const nodeId = randomUUID();
-  // A TLS socket, once its handshake is done, is sniffed again like a plain one.
-  const tlsAcceptor = deps.tls ? createTlsAcceptor(deps.tls, (s) => sniffFirstBytes(s, s.remoteAddress ?? 'unknown'), log) : null;
+  // A TLS socket, once its handshake is done, is sniffed again like a plain one (track() watches
+  // the raw socket, so the TLS one leaves the sniffing table on its own close).
+  const tlsAcceptor = deps.tls
+    ? createTlsAcceptor(deps.tls, (s) => {
+        s.once('close', () => sniffing.delete(s));
+        sniffFirstBytes(s, s.remoteAddress ?? 'unknown');
+      }, log)
+    : null;
   let listener: net.Server | null = null;
   let closing = false;
 
