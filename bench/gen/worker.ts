@@ -5,6 +5,7 @@
  * Started by pool.ts with an IPC channel; see messages.ts for the conversation.
  */
 import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
 import { Histogram } from '../lib/histogram.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { ClientSpec, Parser, ProtocolAdapter } from '../protocols/types.js';
@@ -63,23 +64,37 @@ function stampOf(p: Buffer): number {
   return v;
 }
 
+/** The socket a client speaks on: plain TCP, or TLS when the protocol says so. */
+function open(cmd: ConnectCmd, source: string, feed: (chunk: Buffer) => void): Socket {
+  if (adapter.tls) {
+    // TLS decrypts into buffers of its own, so 'data' events (onread is for plain sockets).
+    const raw = net.connect({ host: cmd.host, port: cmd.port, localAddress: source, noDelay: true });
+    const socket = tls.connect({ socket: raw, rejectUnauthorized: false });
+    socket.on('data', feed);
+    return socket;
+  }
+  // onread with one shared buffer: no stream machinery or allocation per read, which is most
+  // of what a Node receiver costs (parsers copy whatever they keep past the call).
+  return net.connect({
+    host: cmd.host,
+    port: cmd.port,
+    localAddress: source,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        feed(Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true;
+      },
+    },
+  });
+}
+
 function connectOne(spec: ClientSpec, cmd: ConnectCmd, source: string): Promise<Client> {
   return new Promise((resolve, reject) => {
-    // onread with one shared buffer: no stream machinery or allocation per read, which is most
-    // of what a Node receiver costs (parsers copy whatever they keep past the call).
-    const socket = net.connect({
-      host: cmd.host,
-      port: cmd.port,
-      localAddress: source,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          chunkUs = nowUs();
-          c.parser.feed(Buffer.from(buf.buffer, buf.byteOffset, n));
-          return true;
-        },
-      },
+    const socket = open(cmd, source, (chunk) => {
+      chunkUs = nowUs();
+      c.parser.feed(chunk);
     });
     let ready = false;
     const timer = setTimeout(() => fail(`${spec.name}: no handshake within ${cmd.timeoutMs} ms`), cmd.timeoutMs);
@@ -126,7 +141,7 @@ function connectOne(spec: ClientSpec, cmd: ConnectCmd, source: string): Promise<
         if (!ready) fail(text);
       },
     });
-    socket.on('connect', () => {
+    socket.on(adapter.tls ? 'secureConnect' : 'connect', () => {
       const hello = adapter.greet(spec);
       if (hello.length > 0) socket.write(hello);
     });

@@ -1,8 +1,8 @@
 import { irc } from './irc.js';
-import { lab93 } from './lab93.js';
+import { lab93, lab93Tls } from './lab93.js';
 import { mqtt } from './mqtt.js';
 import { nats } from './nats.js';
 import { relay } from './relay.js';
 import type { ProtocolAdapter } from './types.js';
 
-export const PROTOCOLS: Readonly<Record<string, ProtocolAdapter>> = { lab93, irc, mqtt, nats, relay };
+export const PROTOCOLS: Readonly<Record<string, ProtocolAdapter>> = { lab93, 'lab93-tls': lab93Tls, irc, mqtt, nats, relay };

@@ -47,3 +47,6 @@ export const lab93: ProtocolAdapter = {
   },
   probe: null,
 };
+
+/** The same protocol inside TLS, on the same port (issue 9: the TLS fan-out row beside the plaintext one). */
+export const lab93Tls: ProtocolAdapter = { ...lab93, name: 'lab93-tls', tls: true };

@@ -46,6 +46,8 @@ export interface ProtocolAdapter {
    * null when every message is acknowledged on its own.
    */
   probe: (() => Buffer) | null;
+  /** Speak it inside TLS (the server's certificate is not checked: the bench measures, it does not trust). */
+  tls?: boolean;
 }
 
 /** The room, channel, topic or subject every benchmark client meets in. */

@@ -4,7 +4,13 @@
  * acknowledgement means the message is on disk.
  */
 import { join } from 'node:path';
-import { launch, type ServerKind } from './process.js';
+import { writeSelfSignedCert } from '../../src/cli/cert.js';
+import { launch, type ServerKind, type StartOptions } from './process.js';
+
+function argvFor(o: StartOptions, dbPath: string, extra: string[] = []): string[] {
+  const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  return [process.execPath, ...prof, '--import', 'tsx', 'src/cli/main.ts', 'server', '--address', '127.0.0.1', '--port', String(o.port), '--db', dbPath, '--rate', '0', '--synchronous', 'full', ...extra];
+}
 
 export const lab93Server: ServerKind = {
   name: 'lab93',
@@ -12,9 +18,23 @@ export const lab93Server: ServerKind = {
   missing: () => null,
   async start(o) {
     const dbPath = join(o.dir, 'lab93.db');
-    const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
-    const argv = [process.execPath, ...prof, '--import', 'tsx', 'src/cli/main.ts', 'server', '--address', '127.0.0.1', '--port', String(o.port), '--db', dbPath, '--rate', '0', '--synchronous', 'full'];
-    const h = await launch('lab93', 'lab93', argv, o, { LAB93_DATA_DIR: o.dir });
+    const h = await launch('lab93', 'lab93', argvFor(o, dbPath), o, { LAB93_DATA_DIR: o.dir });
+    return { ...h, dbPath };
+  },
+};
+
+/**
+ * lab93 serving the same clients inside TLS on its chat port (a certificate as `lab93 cert`
+ * makes, EC P-256): what TLS costs the fan-out, beside the plaintext row.
+ */
+export const lab93TlsServer: ServerKind = {
+  name: 'lab93-tls',
+  protocol: 'lab93-tls',
+  missing: () => null,
+  async start(o) {
+    const dbPath = join(o.dir, 'lab93.db');
+    const cert = await writeSelfSignedCert({ dir: join(o.dir, 'tls'), names: { dns: ['localhost'], ips: ['127.0.0.1'] }, days: 1, force: true });
+    const h = await launch('lab93-tls', 'lab93-tls', argvFor(o, dbPath, ['--tls-cert', cert.certPath, '--tls-key', cert.keyPath]), o, { LAB93_DATA_DIR: o.dir });
     return { ...h, dbPath };
   },
 };

@@ -3,12 +3,14 @@
  * (the chat UI), `lab93 send` (post one message, exit once acknowledged) and `lab93 tail`
  * (messages as JSON lines). Registered by main.ts.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ChatMessage } from '../client/backend.js';
 import { CLIENT_DEFAULTS, RepeaterConnection, type RepeaterOptions } from '../client/connection.js';
 import { formatJsonLine } from '../client/format.js';
 import { sanitizeLine } from '../client/sanitize.js';
+import { describeTrust, type ClientTlsOptions, type TrustEvent } from '../client/transport.js';
 import { runChatUi } from '../client/ui/index.js';
 import { pacedWriter } from '../client/ui/pipe.js';
 import { clientDbPath } from '../config/paths.js';
@@ -56,6 +58,8 @@ export interface ClientTarget {
   room: string;
   /** --max-frame, --max-text: what the client accepts from the server. */
   limits?: ClientLimits;
+  /** TLS and how to trust the server (--tls, --ca, a discovered server's fingerprint); null: plain. */
+  tls?: Omit<ClientTlsOptions, 'onTrust'> | null;
 }
 
 export interface ClientLimits {
@@ -76,9 +80,30 @@ function connectionOptions(t: ClientTarget): Partial<RepeaterOptions> {
   return o;
 }
 
+/** A refusal the user must act on: the connection will not get better by retrying. */
+function isRefusal(ev: TrustEvent): boolean {
+  return ev.kind !== 'pinned';
+}
+
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
 export async function runClient(t: ClientTarget): Promise<never> {
-  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: [t.room] });
+  let warned = false;
+  const conn: RepeaterConnection = new RepeaterConnection({
+    ...connectionOptions(t),
+    host: t.host, port: t.port, username: t.username, rooms: [t.room],
+    ...(t.tls ? {
+      tls: {
+        ...t.tls,
+        onTrust: (ev) => {
+          // The status line repeats the short reason at every retry; the loud text once.
+          if (isRefusal(ev) && warned) return;
+          if (isRefusal(ev)) warned = true;
+          // One notice per line: the screen prints each notice as a single line.
+          for (const line of describeTrust(ev).split('\n')) conn.emit('notice', line);
+        },
+      },
+    } : {}),
+  });
   // `lab93 connect host | head -3`: the reader went away; queued messages stay in the outbox.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -100,7 +125,15 @@ export interface SendOptions extends ClientTarget {
  * script that sees a failure may simply try again without risking a double.
  */
 export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const conn = new RepeaterConnection({ ...connectionOptions(o), host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true });
+  let refused: ((why: string) => void) | null = null;
+  const tls: ClientTlsOptions | null = o.tls ? {
+    ...o.tls,
+    onTrust: (ev) => {
+      err.write(`lab93 send: ${describeTrust(ev)}\n`);
+      if (isRefusal(ev)) refused?.('the server\'s certificate was refused');
+    },
+  } : null;
+  const conn = new RepeaterConnection({ ...connectionOptions(o), host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true, tls });
   let lastProblem = '';
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
@@ -113,6 +146,10 @@ export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = proc
     const timer = setTimeout(() => {
       resolve({ ok: false, why: `not acknowledged by ${o.host}:${o.port} within ${Math.round(o.timeoutMs / 1000)} s${lastProblem ? ` (${sanitizeLine(lastProblem)})` : ''}` });
     }, o.timeoutMs);
+    refused = (why) => {
+      clearTimeout(timer);
+      resolve({ ok: false, why });
+    };
     conn.on('acked', (u: string, m: ChatMessage) => {
       if (u !== uid) return;
       clearTimeout(timer);
@@ -139,7 +176,14 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   // Its own cursor file: a tail running in the background must not mark messages as seen for
   // the interactive client of the same user.
   const dbPath = clientDbPath(t.host, t.port).replace(/\.db$/, '.tail.db');
-  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true });
+  const tls: ClientTlsOptions | null = t.tls ? {
+    ...t.tls,
+    onTrust: (ev) => {
+      process.stderr.write(`lab93 tail: ${describeTrust(ev)}\n`);
+      if (isRefusal(ev)) void stop(1);
+    },
+  } : null;
+  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true, tls });
   process.stdout.on('error', () => void stop(0));
   const print = pacedWriter(process.stdout, conn);
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
@@ -163,7 +207,22 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
 
 // ---- command-line wiring ------------------------------------------------------------------
 
-interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string }
+interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string; tls?: boolean; ca?: string }
+
+/** --tls and --ca (which implies --tls): null for plaintext. */
+export function clientTlsFromFlags(f: { tls?: boolean; ca?: string }): Omit<ClientTlsOptions, 'onTrust'> | null {
+  if (f.ca !== undefined) {
+    let ca: string;
+    try {
+      ca = readFileSync(f.ca, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca ${f.ca}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca ${f.ca}: not a PEM certificate`);
+    return { ca };
+  }
+  return f.tls ? {} : null;
+}
 
 function target(f: TargetFlags): ClientTarget {
   const limits: ClientLimits = {};
@@ -175,6 +234,7 @@ function target(f: TargetFlags): ClientTarget {
     username: resolveUsername(f.name),
     room: resolveRoom(f.room),
     limits,
+    tls: clientTlsFromFlags(f),
   };
 }
 
@@ -193,6 +253,13 @@ function addClientLimitOptions(cmd: Command): Command {
     .option('--max-text <bytes>', `longest message text or subject accepted from the server (default ${DEFAULT_SERVER_PACKET_LIMITS.maxTextBytes / MIB} MiB)`);
 }
 
+/** --tls and --ca, for the root command (`-r -c`) and the client subcommands. */
+export function addClientTlsOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--tls', 'connect over TLS (a self-signed server is pinned on first use)').env('LAB93_TLS'))
+    .addOption(new Option('--ca <file>', 'with TLS: trust only certificates from this CA (PEM); implies --tls').env('LAB93_CA'));
+}
+
 /** --name and --room, for the root command (`-r -c`) and the client subcommands. */
 export function addIdentityOptions(cmd: Command): Command {
   return cmd
@@ -201,11 +268,11 @@ export function addIdentityOptions(cmd: Command): Command {
 }
 
 function addTargetOptions(cmd: Command): Command {
-  return addClientLimitOptions(addIdentityOptions(
+  return addClientTlsOptions(addClientLimitOptions(addIdentityOptions(
     cmd
       .addOption(new Option('-a, --address <host>', `server to connect to (default ${DEFAULT_HOST})`).env('LAB93_ADDRESS'))
       .addOption(new Option('-p, --port <port>', `server port (default ${DEFAULT_PORT})`).env('LAB93_PORT')),
-  ));
+  )));
 }
 
 /** `lab93 -r -c`: the root command's flags, already parsed. */
@@ -214,22 +281,23 @@ export async function startClientFromFlags(f: TargetFlags): Promise<never> {
   // No -a (nor LAB93_ADDRESS): find the server on the LAN by mDNS (src/peer/find-server.ts).
   if (f.address === undefined) {
     const { findServerOnLan } = await import('../peer/find-server.js');
-    const found = await findServerOnLan();
-    return runClient({ ...t, host: found.host, port: found.port });
+    // A server that announces a certificate is dialled over TLS and must present it.
+    const found = await findServerOnLan({ tls: t.tls ?? null });
+    return runClient({ ...t, host: found.host, port: found.port, tls: found.tls });
   }
   return runClient(t);
 }
 
 /** Adds `connect`, `send` and `tail` to the program. */
 export function registerClientCommands(program: Command): void {
-  addClientLimitOptions(addIdentityOptions(
+  addClientTlsOptions(addClientLimitOptions(addIdentityOptions(
     program
       .command('connect')
       .description('join the room hosted on HOST (same as -r -c -a HOST -p PORT)')
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
       .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
-      .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
-  )).action((hostPort: string, f: TargetFlags) => {
+      .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  lab93 connect lab-pc --tls           (TLS; the server\'s certificate is pinned on first use)\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
+  ))).action((hostPort: string, f: TargetFlags) => {
     const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
     return runClient({ ...target(f), host, port });
   });

@@ -7,7 +7,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { parseClusterFlags, runServer } from './server.js';
-import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { addClientTlsOptions, addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { registerCertCommand } from './cert.js';
+import { registerPinsCommand } from './pins.js';
+import { addServerTlsOptions, serverTlsFromFlags, type ServerTlsFlags } from './server-tls.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
@@ -24,12 +27,14 @@ Examples:
   lab93 send -a lab-pc "hi all"     post one message from a script
   lab93 tail -a lab-pc              print messages as JSON lines
   lab93 classic --port 8080         the classic teaching board alone
+  lab93 cert                        a self-signed TLS certificate for this server (docs/operations.md, TLS)
+  lab93 connect lab-pc --tls        join over TLS (the certificate is pinned on first use)
 
 Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_STORE, LAB93_BUS, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
 Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:4222 (docs/cluster.md).
 `;
 
-interface ServerFlags extends ClassicServerFlags {
+interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
 }
@@ -48,7 +53,7 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
   // Every limit, from the limits table (docs/security.md, "Limits").
   addLimitFlags(cmd, 'server', ['server', 'process']);
-  return addClassicServerOptions(cmd);
+  return addServerTlsOptions(addClassicServerOptions(cmd));
 }
 
 async function startServer(f: ServerFlags): Promise<void> {
@@ -68,6 +73,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     ...(f.logFormat ? { logFormat: f.logFormat } : {}),
     server,
     announce: f.announce !== false,
+    tls: serverTlsFromFlags(f),
   });
 }
 
@@ -87,6 +93,7 @@ export function buildProgram(): Command {
     .option('-c, --client', 'with -r: join a room');
   addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
   addIdentityOptions(program);
+  addClientTlsOptions(program);
   addPeerOnlyOptions(program);
   program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
     const mode = chooseMode(opts);
@@ -99,6 +106,8 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerClassicCommands(program);
   registerPeerCommand(program);
+  registerCertCommand(program);
+  registerPinsCommand(program);
   return program;
 }
 

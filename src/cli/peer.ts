@@ -5,12 +5,11 @@
  * of drawing, for a service manager. Registered by main.ts.
  */
 import { stopOnSignals } from './signals.js';
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Level } from 'pino';
-import { dataDir } from '../config/paths.js';
+import { dataDir, ensurePrivateFile } from '../config/paths.js';
 import { createLogger, type Logger } from '../log/index.js';
 import type { ReadyFields } from '../log/pretty.js';
 import { DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
@@ -120,8 +119,10 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   if (headless) log = createLogger({ level, format: f.logFormat });
   else {
     // The UI owns the terminal: logs go to a file beside the store.
-    mkdirSync(dataDir(), { recursive: true });
-    log = createLogger({ level, destination: join(dataDir(), `peer-${port}.log`) });
+    // The log names who spoke from where: private like the store (created 0600 before pino opens it).
+    const logPath = join(dataDir(), `peer-${port}.log`);
+    ensurePrivateFile(logPath);
+    log = createLogger({ level, destination: logPath });
   }
   claimDatabase(dbPath, log, 'peer');
   const mdnsInterfaces = interfaceFilter();

@@ -4,6 +4,7 @@ import type { Level } from 'pino';
 import { createBus } from '../bus/index.js';
 import { createLogger, type LogFormat } from '../log/index.js';
 import type { Limits } from '../protocol/limits.js';
+import { certFingerprint, type TlsServerOptions } from '../net/tls.js';
 import { createServer, type ClassicGateway } from '../server/server.js';
 import type { ServerOptions } from '../server/config.js';
 import { createStore } from '../store/index.js';
@@ -28,6 +29,8 @@ export interface RunServerOptions {
   store?: string;
   /** Cluster: a nats:// URL for the bus between servers (needs `store`). */
   bus?: string;
+  /** TLS on the chat port (--tls-cert, --tls-key, --tls-only). */
+  tls?: TlsServerOptions;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   const lazyClassic: ClassicGateway | undefined = o.classic
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
-  const server = createServer({ store, bus, log, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}) });
+  const server = createServer({ store, bus, log, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}) });
   if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }) });
   let listening: { port: number };
   try {
@@ -112,8 +115,11 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   }
   if (o.store === undefined) log.info({ db: o.db, synchronous: o.synchronous }, 'store open');
   else log.info({ store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }, 'cluster store open');
+  // The fingerprint users compare with what their client pins on first use (docs/operations.md).
+  const fingerprint = o.tls ? certFingerprint(o.tls.cert) : undefined;
+  if (o.tls) log.info({ fingerprint, tlsOnly: o.tls.only }, o.tls.only ? 'TLS only on the chat port' : 'TLS on the chat port, plaintext too');
   // Found by `lab93 -r -c` without an address and by peers' /scan (docs/broadcast.md).
-  const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log);
+  const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log, fingerprint);
   stopOnSignals(log, async () => {
     await announcer?.stop();
     await server.close();
@@ -124,11 +130,11 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null }, 'ready');
 }
 
-async function startAnnouncing(port: number, host: string, log: import('pino').Logger): Promise<{ stop(): Promise<void> } | null> {
+async function startAnnouncing(port: number, host: string, log: import('pino').Logger, fingerprint?: string): Promise<{ stop(): Promise<void> } | null> {
   try {
     // Bound to one address: announce only on the interface that has it.
     const only = host === '0.0.0.0' || host === '::' ? undefined : [host === 'localhost' ? '127.0.0.1' : host];
-    const a = await announceRepeater({ port, log: log.child({ component: 'mdns' }), ...(only ? { interfaces: only } : {}) });
+    const a = await announceRepeater({ port, log: log.child({ component: 'mdns' }), ...(only ? { interfaces: only } : {}), ...(fingerprint ? { fingerprint } : {}) });
     log.info({ instance: a.instance, port }, 'announced on the LAN (mDNS, _lab93._tcp)');
     return a;
   } catch (err) {

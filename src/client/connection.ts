@@ -22,7 +22,7 @@
  * still throws while handling the server's data closes this connection only (guard()); and a
  * backlog of any size is written to the local store a batch at a time as it arrives, never held.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { clientDbPath } from '../config/paths.js';
@@ -39,6 +39,7 @@ import { LocalStore, type OutboxEntry } from './local-store.js';
 import { NoticeThrottle } from './notice-throttle.js';
 import { PendingRequests, type Answer } from './requests.js';
 import { sanitizeLine } from './sanitize.js';
+import { DIALLED, describeDialError, dial, type ClientTlsOptions } from './transport.js';
 
 /** Debug logging of the client; a pino logger fits. */
 export interface ClientLog {
@@ -98,6 +99,8 @@ export interface RepeaterOptions {
   noticeIntervalMs?: number;
   /** Debug log: faults while handling the server's data are logged here with their stack. */
   log?: ClientLog;
+  /** TLS and how the server's certificate is trusted (client/transport.ts); absent: plain TCP. */
+  tls?: ClientTlsOptions | null;
 }
 
 /** The request failed because the connection is not there; the caller may fall back or retry. */
@@ -145,6 +148,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   readonly port: number;
   readonly store: LocalStore;
   private readonly ownsStore: boolean;
+  private readonly tls: ClientTlsOptions | null;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly o: Required<Pick<RepeaterOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'keepaliveMs' | 'deadAfterMs' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'retryMs' | 'window' | 'maxFrameBytes' | 'storeBatch'>>;
@@ -204,6 +208,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.packetLimits = { ...DEFAULT_SERVER_PACKET_LIMITS, ...opts.packetLimits };
     this.log = opts.log;
     this.notices = new NoticeThrottle((text) => this.emit('notice', text), this.clock, opts.noticeIntervalMs ?? CLIENT_DEFAULTS.noticeIntervalMs);
+    this.tls = opts.tls ?? null;
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
     if (opts.sendStoredOutbox !== false) {
@@ -237,7 +242,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (this.closing) return;
     this.reconnectTimer = null;
     this.phase = 'connecting';
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = dial({ host: this.host, port: this.port, tls: this.tls });
     this.socket = socket;
     socket.setNoDelay(true);
     const splitter = new LineSplitter(this.o.maxFrameBytes);
@@ -245,7 +250,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.lastError = 'no answer from the server';
       socket.destroy();
     }, this.o.connectTimeoutMs);
-    socket.on('connect', () => {
+    socket.on(DIALLED, () => {
       if (this.socket !== socket) return;
       this.guard(socket, () => {
         this.phase = 'hello';
@@ -275,7 +280,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     });
     if (this.paused) socket.pause();
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.lastError = err.code ?? err.message;
+      this.lastError = describeDialError(err);
     });
     socket.on('close', () => {
       if (this.socket === socket) this.onClosed();

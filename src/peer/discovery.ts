@@ -16,6 +16,7 @@ import makeMdns from 'multicast-dns';
 import type { Answer } from 'dns-packet';
 import type { Logger } from 'pino';
 import { silentLogger } from '../log/index.js';
+import { isFingerprint } from '../net/tls.js';
 import { PEER_PROTOCOL_VERSION } from './packets.js';
 import { randomPeerId } from './peer-store.js';
 import { interfaceFilter, ipv4Interfaces, onSubnet, type Ipv4Interface } from './interfaces.js';
@@ -34,6 +35,8 @@ export interface ServiceEntry {
   mode: ServiceMode;
   username: string;
   version: number;
+  /** A repeater's TLS certificate fingerprint as announced (TXT fp), when valid; a claim only. */
+  fingerprint: string | null;
   host: string;
   port: number;
   /** Addresses to dial, best first (the source of the last packet, then its A records). */
@@ -289,7 +292,7 @@ export class Discovery extends EventEmitter {
       const old = this.table.get(key);
       const entry: ServiceEntry = {
         instance: merged.instance, peerId: id, mode, username: txt.user ?? merged.instance.split('@')[0] ?? '',
-        version: Number(txt.v) || 0, host: merged.host ?? '', port: merged.port, addresses, via: r.iface.name,
+        version: Number(txt.v) || 0, fingerprint: txt.fp !== undefined && isFingerprint(txt.fp) ? txt.fp : null, host: merged.host ?? '', port: merged.port, addresses, via: r.iface.name,
         firstSeen: old && old.peerId === id ? old.firstSeen : t, lastSeen: t, expiresAt: t + merged.ttl * 1000,
       };
       this.table.set(key, entry);
@@ -325,10 +328,10 @@ export class Discovery extends EventEmitter {
  * Announces a repeater server on the LAN (TXT mode=repeater) until stop() is called.
  * Used by `lab93 server` unless `--no-announce`.
  */
-export async function announceRepeater(o: { port: number; username?: string; log?: Logger; interfaces?: string[]; mdnsPort?: number }): Promise<{ instance: string; stop(): Promise<void> }> {
+export async function announceRepeater(o: { port: number; username?: string; log?: Logger; interfaces?: string[]; mdnsPort?: number; fingerprint?: string; instance?: string }): Promise<{ instance: string; stop(): Promise<void> }> {
   const username = o.username ?? safeUser();
   const d = new Discovery({
-    service: { port: o.port, peerId: randomPeerId(), mode: 'repeater', username },
+    service: { port: o.port, peerId: randomPeerId(), mode: 'repeater', username, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}), ...(o.instance ? { instance: o.instance } : {}) },
     browse: false,
     ...(o.log ? { log: o.log } : {}),
     ...(o.interfaces ? { interfaces: o.interfaces } : {}),
@@ -339,8 +342,11 @@ export async function announceRepeater(o: { port: number; username?: string; log
 }
 
 /**
- * Looks for repeater servers on the LAN for `waitMs` and returns those that answered
- * (for `lab93 -r -c` without an address: one found is joined, several are listed).
+ * Looks for repeater servers on the LAN for `waitMs` and returns every distinct answer (for
+ * `lab93 -r -c` without an address, peer/find-server.ts). Distinct means: not only one entry
+ * per name. The table keeps the last answer under a name, so a second server answering under
+ * the same name (a mistake, or someone posing as the real one) would replace the first without
+ * a trace; every answer is collected from the events instead, and the caller decides.
  */
 export async function discoverRepeater(o: { waitMs?: number; log?: Logger; interfaces?: string[]; mdnsPort?: number } = {}): Promise<ServiceEntry[]> {
   const d = new Discovery({
@@ -349,12 +355,20 @@ export async function discoverRepeater(o: { waitMs?: number; log?: Logger; inter
     ...(o.interfaces ? { interfaces: o.interfaces } : {}),
     ...(o.mdnsPort ? { mdnsPort: o.mdnsPort } : {}),
   });
+  const seen = new Map<string, ServiceEntry>();
+  const note = (e: ServiceEntry): void => {
+    if (e.mode !== 'repeater') return;
+    seen.set([e.instance, e.peerId, e.addresses[0], e.port, e.fingerprint].join('\0'), e);
+  };
+  d.on('up', note);
+  d.on('update', note);
   await d.start();
   try {
     const waitMs = o.waitMs ?? 2000;
     // Two queries: a single datagram can be lost on a busy Wi-Fi.
     setTimeout(() => d.query(), Math.min(500, waitMs / 2)).unref();
-    return (await d.scan(waitMs)).filter((e) => e.mode === 'repeater');
+    await d.scan(waitMs);
+    return [...seen.values()];
   } finally {
     await d.stop();
   }

@@ -6,6 +6,7 @@
  *   PTR  _lab93._tcp.local            -> alice@lab-pc._lab93._tcp.local
  *   SRV  alice@lab-pc._lab93._tcp.local -> lab-pc.local : 5190
  *   TXT  alice@lab-pc._lab93._tcp.local  "v=1" "id=<peer id>" "mode=broadcast" "user=alice"
+ *                                        ["fp=<SHA-256 of a repeater's TLS certificate>"]
  *   A    lab-pc.local                 -> the address of the interface it is sent on
  */
 import type { Answer, Question } from 'dns-packet';
@@ -25,6 +26,12 @@ export interface LocalService {
   mode: ServiceMode;
   username: string;
   version: number;
+  /**
+   * A repeater with TLS: its certificate's SHA-256 fingerprint (net/tls.ts form). Anyone on the
+   * LAN can announce anything, so this is a claim, not a proof: the client checks the
+   * certificate it is shown against it, and against its own pin of this name.
+   */
+  fingerprint?: string;
 }
 
 /** One service seen in one packet. */
@@ -55,7 +62,9 @@ export function hostLabel(hostname: string): string {
 }
 
 function txtStrings(s: LocalService): string[] {
-  return [`v=${s.version}`, `id=${s.peerId}`, `mode=${s.mode}`, `user=${s.username}`];
+  const txt = [`v=${s.version}`, `id=${s.peerId}`, `mode=${s.mode}`, `user=${s.username}`];
+  if (s.fingerprint) txt.push(`fp=${s.fingerprint}`);
+  return txt;
 }
 
 /**

@@ -206,7 +206,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       const kind = sniff(buf);
       if (kind === 'more') return;
-      if (kind === 'classic') return toServer();
+      if (kind === 'classic' || kind === 'tls') return toServer();
       const nl = buf.indexOf(10);
       if (nl === -1) {
         if (buf.length > max) toServer();

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   not_in_room: 'the room named is not one this connection has joined',
   too_many_rooms: 'the connection has joined as many rooms as it may',
   server_busy: 'the server has as many connections as it may take',
+  tls_required: 'the server accepts TLS connections only',
   shutting_down: 'the server is stopping',
   store_full: 'the message store is full; nothing more can be stored',
   internal: 'the server failed to handle the packet; it was not stored',

@@ -4,12 +4,14 @@
  * Built by createServer() from injected store, bus, logger and clock: no module-level state.
  */
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BusEvent, MessageBus } from '../bus/types.js';
 import { FrameConn } from '../net/frame-conn.js';
+import { createTlsAcceptor, type TlsServerOptions } from '../net/tls.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { EncodedPacket } from '../protocol/frame.js';
+import { EncodedPacket, encodeFrame } from '../protocol/frame.js';
 import { sniff } from '../protocol/sniff.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore, StoredMessage } from '../store/types.js';
@@ -41,6 +43,8 @@ export interface ServerDeps {
   fdLimit?: number | null;
   /** Whether one more descriptor can be opened (tests inject a full table). */
   fdProbe?: () => 'ok' | 'EMFILE' | 'ENFILE';
+  /** TLS on the same port (src/net/tls.ts); plaintext is still served unless `only`. */
+  tls?: TlsServerOptions;
 }
 
 /** Refusals and descriptor trouble are logged once per this window, with a count. */
@@ -78,6 +82,14 @@ export function createServer(deps: ServerDeps): Lab93Server {
   /** Sockets whose protocol is not known yet, with when they connected. */
   const sniffing = new Map<Socket, number>();
   const nodeId = randomUUID();
+  // A TLS socket, once its handshake is done, is sniffed again like a plain one (track() watches
+  // the raw socket, so the TLS one leaves the sniffing table on its own close).
+  const tlsAcceptor = deps.tls
+    ? createTlsAcceptor(deps.tls, (s) => {
+        s.once('close', () => sniffing.delete(s));
+        sniffFirstBytes(s, s.remoteAddress ?? 'unknown');
+      }, log)
+    : null;
   let listener: net.Server | null = null;
   let closing = false;
 
@@ -274,13 +286,19 @@ export function createServer(deps: ServerDeps): Lab93Server {
       sniffing.delete(socket);
       const bytes = first;
       first = EMPTY;
+      const secure = (socket as TLSSocket).encrypted === true;
+      if (kind === 'tls') {
+        if (tlsAcceptor && !secure) tlsAcceptor.accept(socket, bytes);
+        else refuseProtocol(socket, addr, 'bad_frame', tlsAcceptor ? 'a TLS handshake inside TLS' : 'this port does not serve TLS (start the server with --tls-cert and --tls-key)', 'plain');
+        return;
+      }
+      if (deps.tls?.only && !secure) {
+        refuseProtocol(socket, addr, 'tls_required', 'this server accepts TLS connections only (lab93 --tls)', kind === 'base64' ? 'base64' : 'plain');
+        return;
+      }
       if (kind === 'classic') {
         if (deps.classic) deps.classic.accept(socket, bytes);
-        else {
-          log.info({ remote: addr }, 'rejected: not a Lab-93 frame and the classic board is off');
-          socket.on('error', onError); // a reset after this must not be an unhandled 'error' (it ended peers)
-          socket.end(JSON.stringify({ type: 'error', code: 'bad_frame', message: 'not a Lab-93 frame' }) + '\n');
-        }
+        else refuseProtocol(socket, addr, 'bad_frame', 'not a Lab-93 frame and the classic board is off', 'plain');
         return;
       }
       startSession(socket, kind).feed(bytes);
@@ -296,6 +314,18 @@ export function createServer(deps: ServerDeps): Lab93Server {
   function onListenerError(err: NodeJS.ErrnoException): void {
     const key = err.code === 'EMFILE' || err.code === 'ENFILE' ? err.code : 'listener';
     throttle.hit(key, (skipped) => log.error({ code: err.code, syscall: err.syscall, open: sockets.size, fdLimit: caps.fdLimit, skipped }, `accept failed (${err.code ?? err.message}); still listening`));
+  }
+
+  /**
+   * Refuses a connection whose protocol this port does not serve here: one error frame, then the
+   * client has a second to read it before the socket is dropped. A reset arriving meanwhile must
+   * not be an unhandled 'error' (it ended peers).
+   */
+  function refuseProtocol(socket: Socket, addr: string, code: 'bad_frame' | 'tls_required', message: string, mode: 'base64' | 'plain'): void {
+    log.info({ remote: addr, code }, `rejected: ${message}`);
+    socket.on('error', () => {});
+    socket.end(encodeFrame({ type: 'error', code, message }, mode));
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   return {

@@ -5,12 +5,13 @@
  * extra columns, and each brings its own append (the peer's also assigns mesh identities).
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { ensurePrivateFile } from '../config/paths.js';
 import type { CatchUpQuery, DirectQuery, PruneQuery, StoredMessage, Synchronous } from './types.js';
 
 export function openSqlite(path: string, synchronous: Synchronous = 'full'): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Created 0600 in a 0700 folder before SQLite opens it: SQLite gives -wal and -shm the mode of
+  // the database file, so direct messages and senders' addresses stay private from the start.
+  if (path !== ':memory:' && path !== '') ensurePrivateFile(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous.toUpperCase()}`);

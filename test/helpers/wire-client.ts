@@ -4,6 +4,7 @@
  * fails the test instead of hanging it).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import { LineSplitter } from '../../src/protocol/line-splitter.js';
 import { decodeFrame, encodeFrame, type FrameMode } from '../../src/protocol/frame.js';
@@ -45,6 +46,13 @@ export class WireClient {
   static async connect(port: number, mode: FrameMode = 'plain', host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
     const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await once(socket, 'connect');
+    return new WireClient(socket, mode);
+  }
+
+  /** The same over TLS (the server's certificate checked against `ca`, or not at all). */
+  static async connectTls(port: number, mode: FrameMode = 'plain', opts: { ca?: string; host?: string } = {}): Promise<WireClient> {
+    const socket = tls.connect({ port, host: opts.host ?? '127.0.0.1', ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }) });
+    await once(socket, 'secureConnect');
     return new WireClient(socket, mode);
   }
 

@@ -5,16 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { LineClient, PeerProc } from '../helpers/peer-proc.js';
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freeUdpPort } from '../helpers/udp.js';
 
 const procs: PeerProc[] = [];
 const clients: LineClient[] = [];
