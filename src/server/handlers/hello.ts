@@ -1,3 +1,5 @@
+import { hostOf, type Admission } from '../../auth/gate.js';
+import { ProtocolError } from '../../protocol/errors.js';
 import type { HelloPacket } from '../../protocol/packets.js';
 import type { ServerContext } from '../context.js';
 import type { Session } from '../session.js';
@@ -10,10 +12,12 @@ import type { Handler } from './types.js';
  * pages, so a 100,000-message catch-up never sits in memory), then `synced` and the held messages.
  * `since` null means: from the cursor the server keeps for the user; a user never seen starts now.
  */
-export async function login(ctx: ServerContext, s: Session, username: string, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+export async function login(ctx: ServerContext, s: Session, id: Admission, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+  const username = id.name.name;
   s.username = username;
   s.state = 'syncing';
   ctx.hub.addUser(s);
+  ctx.auth.enter(s, id);
   for (const room of rooms) ctx.enterRoom(s, room);
   let lastId: number;
   let stored: number | null;
@@ -35,7 +39,7 @@ export async function login(ctx: ServerContext, s: Session, username: string, ro
   s.syncedUpTo = lastId;
   const users = new Set<string>();
   for (const room of s.rooms) for (const u of ctx.hub.usersIn(room)) users.add(u);
-  s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1 });
+  s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1, account: id.login !== null, ...(id.token !== null ? { token: id.token } : {}) });
   s.log.info({ rooms: [...s.rooms], since: from, lastId }, 'hello');
   // Streamed in the background: the client may send while its backlog arrives.
   void streamCatchUp(ctx, s, username, from, lastId).catch((err: unknown) => {
@@ -49,8 +53,13 @@ async function streamCatchUp(ctx: ServerContext, s: Session, username: string, f
   let missed = 0;
   while (after < lastId && s.state === 'syncing') {
     const rows = await ctx.store.catchUp({ username, rooms: [...s.rooms], afterId: after, upToId: lastId, limit: ctx.opts.catchUpPage });
-    for (const m of rows) s.reply(toPacket(m));
-    missed += rows.length;
+    for (const m of rows) {
+      // A direct message to or from an account reaches only that account's connections, even
+      // when a guest uses the name after the account was deleted.
+      if (m.to !== null && !ctx.auth.mayReceive(s, m.to === username ? m.toAccount === true : m.verified === true)) continue;
+      s.reply(toPacket(m));
+      missed++;
+    }
     if (rows.length < ctx.opts.catchUpPage) break;
     after = rows[rows.length - 1]!.id;
     await s.conn.drained();
@@ -60,11 +69,31 @@ async function streamCatchUp(ctx: ServerContext, s: Session, username: string, f
   s.finishSync();
 }
 
+/**
+ * Checks the name and credentials (src/auth/gate.ts) and the rooms, then logs in. Every refusal
+ * closes the connection before anything stored for the name is sent.
+ */
+export async function enter(ctx: ServerContext, s: Session, who: { username: string; password?: string; token?: string }, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+  const id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
+  const checked: string[] = [];
+  try {
+    for (const r of rooms) {
+      const room = ctx.auth.room(r, ctx.opts.limits.maxRoomLength, [...ctx.hub.rooms.keys(), ...checked]);
+      if (!checked.includes(room)) checked.push(room);
+    }
+  } catch (err) {
+    throw err instanceof ProtocolError ? new ProtocolError(err.code, err.message, { fatal: true }) : err;
+  }
+  // The client may have gone while its password was being checked.
+  if (s.state !== 'hello') return;
+  await login(ctx, s, id, checked, since, catchUp);
+}
+
 export const hello: Handler<HelloPacket> = {
   preHello: true,
   postHello: false,
   handle: (ctx, s, p) => {
     s.quiet = p.quiet === true;
-    return login(ctx, s, p.username, p.rooms, p.since);
+    return enter(ctx, s, { username: p.username, ...(p.password !== undefined ? { password: p.password } : {}), ...(p.token !== undefined ? { token: p.token } : {}) }, p.rooms, p.since);
   },
 };
