@@ -47,6 +47,16 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       assert.equal(await store.count(), 3);
     });
 
+    it('keeps who was logged in (verified) and whether a DM was for an account (toAccount), false by default', async () => {
+      const res = await store.append([msg({ verified: true }), msg({ to: 'bob', verified: true, toAccount: true }), msg({ to: 'bob' })]);
+      const flags = (m: { verified?: boolean; toAccount?: boolean }) => [m.verified, m.toAccount];
+      assert.deepEqual(res.map((r) => flags(r.message)), [[true, false], [true, true], [false, false]]);
+      const back = await store.catchUp({ username: 'bob', rooms: ['lobby'], afterId: 0, upToId: res[2]!.message.id, limit: 10 });
+      assert.deepEqual(back.map(flags), [[true, false], [true, true], [false, false]]);
+      const [again] = await store.append([msg({ uid: res[1]!.message.uid })]);
+      assert.deepEqual(flags(again!.message), [true, true], 'a duplicate answers with the original flags');
+    });
+
     it('stores a repeated (username, uid) once and answers with the original', async () => {
       const [first] = await store.append([msg({ uid: 'same', content: 'original' })]);
       const res = await store.append([msg({ uid: 'same', content: 'again' }), msg({ uid: 'same', username: 'bob', content: 'other user' })]);
