@@ -74,15 +74,17 @@ async function streamCatchUp(ctx: ServerContext, s: Session, username: string, f
  * closes the connection before anything stored for the name is sent.
  */
 export async function enter(ctx: ServerContext, s: Session, who: { username: string; password?: string; token?: string }, rooms: string[], since: number | null, catchUp = true): Promise<void> {
-  const id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
+  let id: Admission;
   const checked: string[] = [];
   try {
+    id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
     for (const r of rooms) {
       const room = ctx.auth.room(r, ctx.opts.limits.maxRoomLength, [...ctx.hub.rooms.keys(), ...checked]);
       if (!checked.includes(room)) checked.push(room);
     }
   } catch (err) {
-    throw err instanceof ProtocolError ? new ProtocolError(err.code, err.message, { fatal: true }) : err;
+    // Before hello every refusal closes the connection (docs/protocol.md, "Errors").
+    throw err instanceof ProtocolError && !err.fatal ? new ProtocolError(err.code, err.message, { fatal: true, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) }) : err;
   }
   // The client may have gone while its password was being checked.
   if (s.state !== 'hello') return;
