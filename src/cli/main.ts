@@ -11,6 +11,7 @@ import { addIdentityOptions, registerClientCommands, startClientFromFlags } from
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
+import { registerUserCommand } from './user.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 
 const EXAMPLES = `
@@ -22,6 +23,7 @@ Examples:
   lab93 send -a lab-pc "hi all"     post one message from a script
   lab93 tail -a lab-pc              print messages as JSON lines
   lab93 classic --port 8080         the classic teaching board alone
+  lab93 user add alice              register an account (asks for its password)
 
 Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_STORE, LAB93_BUS, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
 Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:4222 (docs/cluster.md).
@@ -30,6 +32,7 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 interface ServerFlags extends ClassicServerFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   maxContent?: string; maxFrame?: string; rate?: string; burst?: string; idleTimeout?: string; helloTimeout?: string; sendQueue?: string;
+  guests: string; registration: string; loginFailures?: string; loginFailuresPerAddress?: string; registrationsPerHour?: string; maxTokens?: string;
 }
 
 function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): Command {
@@ -49,7 +52,13 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('--idle-timeout <seconds>', 'silence before a ping; twice this closes (default 60)')
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
-    .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
+    .option('--no-announce', 'do not announce the server on the LAN (mDNS)')
+    .addOption(new Option('--guests <yes|no>', 'may unregistered names log in').choices(['yes', 'no']).default('yes'))
+    .addOption(new Option('--registration <policy>', 'open: a guest may register its name with a register packet').choices(['closed', 'open']).default('closed'))
+    .option('--login-failures <n>', 'failed logins per account per minute before it is throttled (default 5)')
+    .option('--login-failures-per-address <n>', 'failed logins per address per minute (default 20)')
+    .option('--registrations-per-hour <n>', 'accounts one address may register per hour (default 5)')
+    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)');
   return addClassicServerOptions(cmd);
 }
 
@@ -70,6 +79,11 @@ async function startServer(f: ServerFlags): Promise<void> {
   if (hello !== undefined) server.helloTimeoutMs = hello * 1000;
   if (idle !== undefined) server.idleTimeoutMs = idle * 1000;
   server.limits = limits;
+  const auth: Record<string, unknown> = { guests: f.guests !== 'no', registration: f.registration };
+  set(auth, 'loginFailuresPerAccount', num(f.loginFailures, '--login-failures'));
+  set(auth, 'loginFailuresPerAddress', num(f.loginFailuresPerAddress, '--login-failures-per-address'));
+  set(auth, 'registrationsPerAddress', num(f.registrationsPerHour, '--registrations-per-hour'));
+  set(auth, 'maxTokensPerAccount', num(f.maxTokens, '--max-tokens'));
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);
@@ -82,6 +96,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     synchronous: f.synchronous as 'full',
     logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
     server,
+    auth,
     announce: f.announce !== false,
   });
 }
@@ -114,6 +129,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerClassicCommands(program);
   registerPeerCommand(program);
+  registerUserCommand(program);
   return program;
 }
 
