@@ -286,10 +286,11 @@ export class AuthGate<S extends object = object> {
    * A room being entered: normalised and checked, and refused (`name_taken`) when it looks like
    * a room in use that is spelled differently (`Lobby` while `lobby` is open).
    */
-  room(room: string, max: number, open: Iterable<string>): string {
+  room(room: string, max: number, open: ReadonlyMap<string, unknown> | ReadonlySet<string>): string {
     const n = checkName(room, 'room', max);
-    for (const other of open) {
-      if (other === n.name) return n.name;
+    // An open room is joined as it is; only a new room is compared with every open one.
+    if (open.has(n.name)) return n.name;
+    for (const other of open.keys()) {
       if (this.roomSkeleton(other) === n.skeleton) throw new ProtocolError('name_taken', `room ${n.name} looks like the room ${other} in use; join ${other}`);
     }
     return n.name;

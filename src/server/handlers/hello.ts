@@ -77,11 +77,12 @@ export async function enter(ctx: ServerContext, s: Session, who: { username: str
   let id: Admission;
   const checked: string[] = [];
   try {
-    id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
+    // Rooms first: a refused hello must not have cost a password check or a token.
     for (const r of rooms) {
-      const room = ctx.auth.room(r, ctx.opts.limits.maxRoomLength, [...ctx.hub.rooms.keys(), ...checked]);
+      const room = ctx.auth.room(r, ctx.opts.limits.maxRoomLength, checked.length === 0 ? ctx.hub.rooms : new Set([...ctx.hub.rooms.keys(), ...checked]));
       if (!checked.includes(room)) checked.push(room);
     }
+    id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
   } catch (err) {
     // Before hello every refusal closes the connection (docs/protocol.md, "Errors").
     throw err instanceof ProtocolError && !err.fatal ? new ProtocolError(err.code, err.message, { fatal: true, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) }) : err;

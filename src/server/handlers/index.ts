@@ -17,7 +17,7 @@ function normalisingRoom<P extends WithRoom>(h: Handler<P>, entering = false): H
   return {
     ...h,
     handle(ctx, s, p) {
-      const room = entering ? ctx.auth.room(p.room, ctx.opts.limits.maxRoomLength, ctx.hub.rooms.keys()) : p.room.normalize('NFKC');
+      const room = entering ? ctx.auth.room(p.room, ctx.opts.limits.maxRoomLength, ctx.hub.rooms) : p.room.normalize('NFKC');
       return h.handle(ctx, s, room === p.room ? p : { ...p, room });
     },
   };
