@@ -7,6 +7,7 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ChatMessage } from '../client/backend.js';
 import { RepeaterConnection } from '../client/connection.js';
+import { ClientCredentials, checkLogin, tokenPath } from '../client/credentials.js';
 import { formatJsonLine } from '../client/format.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { runChatUi } from '../client/ui/index.js';
@@ -14,6 +15,7 @@ import { clientDbPath } from '../config/paths.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
 import { checkName } from '../protocol/packets.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
+import { askHidden } from './user.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -51,11 +53,34 @@ export interface ClientTarget {
   port: number;
   username: string;
   room: string;
+  /** A password given up front (`--password-stdin`); otherwise asked on the terminal when needed. */
+  password?: string;
+}
+
+/**
+ * The saved token for this server and name, checked with one quiet hello before the chat
+ * starts; a registered name without a working token gets the password asked once (or taken from
+ * --password-stdin). A refusal that a password cannot fix ends the command with its reason.
+ */
+export async function logIn(t: ClientTarget, err: NodeJS.WritableStream = process.stderr): Promise<ClientCredentials> {
+  const credentials = new ClientCredentials(tokenPath(t.host, t.port), t.username, t.password);
+  const tty = process.stdin.isTTY === true && t.password === undefined;
+  // Nothing to offer and nobody to ask: the chat connection's own hello says whether a guest may
+  // use the name (and stops with the reason when not), without an extra connection.
+  if (!tty && t.password === undefined && credentials.token === null) return credentials;
+  const r = await checkLogin({
+    host: t.host, port: t.port, username: t.username, credentials,
+    askPassword: (prompt) => (tty ? askHidden(prompt, { stdin: process.stdin, stderr: err }).catch(() => null) : Promise.resolve(null)),
+  });
+  if (r.ok || r.code === 'offline' || r.code === 'timeout') return credentials;
+  const hint = (r.code === 'auth_required' || r.code === 'auth_failed') && !tty ? ' (give the password with --password-stdin)' : '';
+  throw new UsageError(`cannot log in as ${t.username}: ${r.message}${hint}`);
 }
 
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
 export async function runClient(t: ClientTarget): Promise<never> {
-  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: [t.room] });
+  const credentials = await logIn(t);
+  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: [t.room], credentials });
   // `lab93 connect host | head -3`: the reader went away; queued messages stay in the outbox.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -77,16 +102,22 @@ export interface SendOptions extends ClientTarget {
  * script that sees a failure may simply try again without risking a double.
  */
 export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const conn = new RepeaterConnection({ host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true });
+  const credentials = await logIn(o, err);
+  const conn = new RepeaterConnection({ host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true, credentials });
   let lastProblem = '';
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
   });
-  conn.on('notice', (t: string) => {
-    lastProblem = t;
-  });
   const result = await new Promise<{ ok: true; id: number | null } | { ok: false; why: string }>((resolve) => {
     let uid = '';
+    conn.on('notice', (t: string) => {
+      lastProblem = t;
+      // The server refused the name or the credentials: waiting will not change that.
+      if (t.startsWith('cannot log in')) {
+        clearTimeout(timer);
+        resolve({ ok: false, why: sanitizeLine(t) });
+      }
+    });
     const timer = setTimeout(() => {
       resolve({ ok: false, why: `not acknowledged by ${o.host}:${o.port} within ${Math.round(o.timeoutMs / 1000)} s${lastProblem ? ` (${sanitizeLine(lastProblem)})` : ''}` });
     }, o.timeoutMs);
@@ -116,7 +147,8 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   // Its own cursor file: a tail running in the background must not mark messages as seen for
   // the interactive client of the same user.
   const dbPath = clientDbPath(t.host, t.port).replace(/\.db$/, '.tail.db');
-  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true });
+  const credentials = await logIn(t);
+  const conn = new RepeaterConnection({ host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true, credentials });
   process.stdout.on('error', () => void stop(0));
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
     process.stdout.write(formatJsonLine(m, info?.missed ?? false) + '\n');
@@ -139,7 +171,7 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
 
 // ---- command-line wiring ------------------------------------------------------------------
 
-interface TargetFlags { address?: string; port?: string; name?: string; room?: string }
+interface TargetFlags { address?: string; port?: string; name?: string; room?: string; passwordStdin?: boolean }
 
 function target(f: TargetFlags): ClientTarget {
   return {
@@ -150,10 +182,19 @@ function target(f: TargetFlags): ClientTarget {
   };
 }
 
+/** --password-stdin: the whole of standard input is the password (one trailing newline dropped). */
+async function withPassword<T extends ClientTarget>(t: T, f: TargetFlags): Promise<T> {
+  if (!f.passwordStdin) return t;
+  const password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('--password-stdin: standard input is empty');
+  return { ...t, password };
+}
+
 /** --name and --room, for the root command (`-r -c`) and the client subcommands. */
 export function addIdentityOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-n, --name <name>', 'your name in the chat (default: your login name)').env('LAB93_NAME'))
+    .option('--password-stdin', 'a registered name: read its password from standard input (asked on the terminal otherwise; typed once, then a saved token is used)')
     .addOption(new Option('--room <room>', `room to start in (default ${DEFAULT_ROOM})`).env('LAB93_ROOM'));
 }
 
@@ -172,9 +213,9 @@ export async function startClientFromFlags(f: TargetFlags): Promise<never> {
   if (f.address === undefined) {
     const { findServerOnLan } = await import('../peer/find-server.js');
     const found = await findServerOnLan();
-    return runClient({ ...t, host: found.host, port: found.port });
+    return runClient(await withPassword({ ...t, host: found.host, port: found.port }, f));
   }
-  return runClient(t);
+  return runClient(await withPassword(t, f));
 }
 
 /** Adds `connect`, `send` and `tail` to the program. */
@@ -186,9 +227,9 @@ export function registerClientCommands(program: Command): void {
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
       .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
       .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
-  ).action((hostPort: string, f: TargetFlags) => {
+  ).action(async (hostPort: string, f: TargetFlags) => {
     const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
-    return runClient({ ...target(f), host, port });
+    return runClient(await withPassword({ ...target(f), host, port }, f));
   });
 
   addTargetOptions(
@@ -201,8 +242,9 @@ export function registerClientCommands(program: Command): void {
       .option('--timeout <seconds>', 'give up after this long (default 10)')
       .addHelpText('after', '\nExamples:\n  lab93 send -a lab-pc "build finished"\n  lab93 send -a lab-pc --subject CI --room builds "tests passed"\n  make 2>&1 | tail -5 | lab93 send -a lab-pc -\n'),
   ).action(async (words: string[], f: TargetFlags & { subject?: string; to?: string; timeout?: string }) => {
-    const t = target(f);
     let text = words.join(' ');
+    if (text === '-' && f.passwordStdin) throw new UsageError('send: "-" and --password-stdin both want standard input; log in once with --password-stdin, the saved token does the rest');
+    const t = await withPassword(target(f), f);
     if (text === '-') text = (await readAll(process.stdin)).replace(/\r?\n$/, '');
     if (text.trim() === '') throw new UsageError('send: the message is empty');
     const to = f.to === undefined ? null : checkTo(f.to);
@@ -216,7 +258,7 @@ export function registerClientCommands(program: Command): void {
       .description('print messages as JSON lines (the missed backlog first), until interrupted')
       .addHelpText('after', '\nEach line: {"id","uid","username","room","to","subject","content","timestamp","missed"}.\nExamples:\n  lab93 tail -a lab-pc\n  lab93 tail -a lab-pc --room lobby,physics | jq -r .content\n'),
   ).action(async (f: TargetFlags) => {
-    const t = target({ ...f, room: undefined });
+    const t = await withPassword(target({ ...f, room: undefined }), f);
     const rooms = (f.room ?? DEFAULT_ROOM).split(',').filter((r) => r !== '').map((r) => resolveRoom(r));
     await runTail({ ...t, rooms });
   });

@@ -27,6 +27,7 @@ import { DEFAULT_ROOM } from '../protocol/limits.js';
 import type { MessagePacket } from '../protocol/packets.js';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './backend.js';
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { HelloCredentials } from './credentials.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
 import { sanitizeLine } from './sanitize.js';
 
@@ -63,6 +64,8 @@ export interface RepeaterOptions {
   window?: number;
   /** Longest frame accepted from the server (default 64 MiB: a history page can be big). */
   maxFrameBytes?: number;
+  /** Password or token for a registered name (src/client/credentials.ts); a guest without. */
+  credentials?: HelloCredentials;
 }
 
 /** The request failed because the connection is not there; the caller may fall back or retry. */
@@ -94,13 +97,17 @@ interface Queued {
 
 /** Codes after which a message was not stored and may simply be sent again later. */
 const RETRYABLE = new Set(['rate_limited', 'internal', 'shutting_down', 'server_busy']);
+/** Answers to hello that reconnecting with the same name and credentials cannot change. */
+const LOGIN_REFUSED = new Set(['auth_required', 'auth_failed', 'name_taken', 'bad_packet']);
 /** Codes without a uid that answer one of our requests (join, leave, who, history). */
 const REQUEST_ERRORS = new Set(['bad_packet', 'too_many_rooms', 'not_in_room', 'unknown_type', 'internal']);
 
-export function packetToChat(p: MessagePacket): ChatMessage {
+/** `accounts`: the server has accounts in use, so a message not sent from one is a guest's. */
+export function packetToChat(p: MessagePacket, accounts = false): ChatMessage {
   return {
     key: `r:${p.id}`, id: p.id, uid: p.uid ?? null, username: p.username, subject: p.subject ?? null,
     content: p.content, room: p.room ?? DEFAULT_ROOM, to: p.to ?? null, timestamp: p.timestamp,
+    ...(accounts && p.verified !== true ? { guest: true } : {}),
   };
 }
 
@@ -141,6 +148,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private missed = 0;
   private closing = false;
   private lastError = '';
+  private readonly credentials: HelloCredentials | undefined;
+  /** Why the server refused our hello for good (the same hello would be refused again). */
+  private refusedLogin: string | null = null;
+  /** After `rate_limited` at hello: wait this long before the next attempt. */
+  private loginRetryMs = 0;
+  /** We logged into an account, or saw a message from one: guests are worth marking. */
+  private accountsInUse = false;
 
   constructor(opts: RepeaterOptions) {
     super();
@@ -162,6 +176,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       window: opts.window ?? 16,
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
     };
+    this.credentials = opts.credentials;
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
     if (opts.sendStoredOutbox !== false) {
@@ -209,7 +224,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.lastInbound = this.clock.now();
       const last = this.store.lastSeen(this.username);
       this.sentSince = last;
-      this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}) });
+      this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}), ...this.credentials?.fields() });
     });
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
@@ -246,7 +261,14 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     const detail = this.lastError || (wasOnline ? 'connection closed' : 'could not connect');
     this.lastError = '';
     this.setState('offline', detail);
-    const delay = backoffDelay(this.attempt++, this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
+    if (this.refusedLogin !== null) {
+      // Trying again with the same name and credentials would be refused again: stop here.
+      this.emit('notice', `cannot log in: ${this.refusedLogin}`);
+      return;
+    }
+    const wait = this.loginRetryMs;
+    this.loginRetryMs = 0;
+    const delay = wait > 0 ? wait : backoffDelay(this.attempt++, this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
     this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delay);
   }
 
@@ -297,7 +319,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       case 'welcome':
         return this.onWelcome(p);
       case 'message':
-        if (isMessagePacket(p)) this.onMessage(packetToChat(p));
+        if (p.verified === true) this.accountsInUse = true;
+        if (isMessagePacket(p)) this.onMessage(packetToChat(p, this.accountsInUse));
         return;
       case 'synced':
         return this.onSynced(p);
@@ -343,6 +366,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.socket?.destroy();
       return;
     }
+    this.credentials?.welcomed(p);
+    if (p.account === true) this.accountsInUse = true;
     this.phase = 'syncing';
     this.attempt = 0;
     this.missed = 0;
@@ -398,6 +423,10 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private onError(p: Record<string, unknown>): void {
     const code = typeof p.code === 'string' ? p.code : 'error';
     const text = sanitizeLine(typeof p.message === 'string' ? p.message : code);
+    if (this.phase === 'hello') {
+      if (LOGIN_REFUSED.has(code)) this.refusedLogin = text;
+      else if (code === 'rate_limited' && typeof p.retry_after_ms === 'number') this.loginRetryMs = Math.min(Math.max(p.retry_after_ms, 0), 3_600_000);
+    }
     const q = typeof p.uid === 'string' ? this.outbox.get(p.uid) : undefined;
     if (q) {
       if (q.inflight) this.inflight--;
@@ -525,7 +554,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (this.online) {
       try {
         const p = await this.request({ type: 'history', room, limit }, 'history');
-        const ms = (Array.isArray(p.messages) ? p.messages : []).filter(isMessagePacket).map(packetToChat);
+        const ms = (Array.isArray(p.messages) ? p.messages : []).filter(isMessagePacket).map((m) => packetToChat(m, this.accountsInUse));
         this.store.addMany(ms);
         return ms;
       } catch (err) {
