@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { WireClient, type Packet } from '../helpers/wire-client.js';
 import { ask } from '../fixtures/classic/harness.js';
 import { startAuthServer, type AuthServer } from './auth-server.js';
+import { AuthGate } from '../../src/auth/gate.js';
+import { MemoryAccountStore } from '../../src/auth/memory.js';
+import { removeDir, startServer } from '../helpers/server.js';
 
 /** Connects, says hello and returns everything the server sent until it closed the connection. */
 async function refused(port: number, hello: Packet, mode: 'plain' | 'base64' = 'plain'): Promise<Packet[]> {
@@ -175,6 +178,28 @@ describe('accounts: policies', () => {
       await c.close();
     } finally {
       await ts.stop();
+    }
+  });
+
+  it('an account store that fails: the hello gets internal and is closed; once it is back, logins work', async () => {
+    const accounts = new (class extends MemoryAccountStore {
+      down = true;
+      override async get(key: string) {
+        if (this.down) throw new Error('connection refused');
+        return super.get(key);
+      }
+    })();
+    const ts = await startServer({}, { auth: new AuthGate({ accounts }) });
+    try {
+      const got = await refused(ts.port, { type: 'hello', username: 'zoe' });
+      assert.deepEqual(got.map((p) => [p.code, p.message]), [['internal', 'the account store is unavailable']]);
+      accounts.down = false;
+      const { c, welcome } = await WireClient.login(ts.port, 'zoe');
+      assert.equal(welcome.username, 'zoe');
+      await c.close();
+    } finally {
+      await ts.stop();
+      removeDir(ts.dir);
     }
   });
 });

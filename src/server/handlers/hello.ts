@@ -85,7 +85,11 @@ export async function enter(ctx: ServerContext, s: Session, who: { username: str
     id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
   } catch (err) {
     // Before hello every refusal closes the connection (docs/protocol.md, "Errors").
-    throw err instanceof ProtocolError && !err.fatal ? new ProtocolError(err.code, err.message, { fatal: true, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) }) : err;
+    if (!(err instanceof ProtocolError)) {
+      s.log.error({ err }, 'hello: cannot read the accounts');
+      throw new ProtocolError('internal', 'the account store is unavailable', { fatal: true });
+    }
+    throw err.fatal ? err : new ProtocolError(err.code, err.message, { fatal: true, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
   }
   // The client may have gone while its password was being checked.
   if (s.state !== 'hello') return;
