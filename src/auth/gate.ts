@@ -339,11 +339,6 @@ export class AuthGate<S extends object = object> {
     this.timer.unref();
   }
 
-  /** True when a registered account has this key (as last read). */
-  isAccount(key: string): boolean {
-    return this.byKey.has(key);
-  }
-
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
