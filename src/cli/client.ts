@@ -8,6 +8,7 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ChatMessage } from '../client/backend.js';
 import { CLIENT_DEFAULTS, RepeaterConnection, type RepeaterOptions } from '../client/connection.js';
+import { ClientCredentials, checkLogin, tokenPath } from '../client/credentials.js';
 import { formatJsonLine } from '../client/format.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { describeTrust, type ClientTlsOptions, type TrustEvent } from '../client/transport.js';
@@ -19,6 +20,7 @@ import { DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.j
 import { checkName } from '../protocol/packets.js';
 import { DEFAULT_SERVER_PACKET_LIMITS } from '../protocol/server-packets.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
+import { askHidden } from './user.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -60,6 +62,8 @@ export interface ClientTarget {
   limits?: ClientLimits;
   /** TLS and how to trust the server (--tls, --ca, a discovered server's fingerprint); null: plain. */
   tls?: Omit<ClientTlsOptions, 'onTrust'> | null;
+  /** A password given up front (`--password-stdin`); otherwise asked on the terminal when needed. */
+  password?: string;
 }
 
 export interface ClientLimits {
@@ -80,6 +84,27 @@ function connectionOptions(t: ClientTarget): Partial<RepeaterOptions> {
   return o;
 }
 
+/**
+ * The saved token for this server and name, checked with one quiet hello before the chat
+ * starts (over TLS when the chat is); a registered name without a working token gets the
+ * password asked once (or taken from --password-stdin). A refusal that a password cannot fix
+ * ends the command with its reason.
+ */
+export async function logIn(t: ClientTarget, err: NodeJS.WritableStream = process.stderr): Promise<ClientCredentials> {
+  const credentials = new ClientCredentials(tokenPath(t.host, t.port), t.username, t.password);
+  const tty = process.stdin.isTTY === true && t.password === undefined;
+  // Nothing to offer and nobody to ask: the chat connection's own hello says whether a guest may
+  // use the name (and stops with the reason when not), without an extra connection.
+  if (!tty && t.password === undefined && credentials.token === null) return credentials;
+  const r = await checkLogin({
+    host: t.host, port: t.port, username: t.username, credentials, tls: t.tls ?? null,
+    askPassword: (prompt) => (tty ? askHidden(prompt, { stdin: process.stdin, stderr: err }).catch(() => null) : Promise.resolve(null)),
+  });
+  if (r.ok || r.code === 'offline' || r.code === 'timeout') return credentials;
+  const hint = (r.code === 'auth_required' || r.code === 'auth_failed') && !tty ? ' (give the password with --password-stdin)' : '';
+  throw new UsageError(`cannot log in as ${t.username}: ${r.message}${hint}`);
+}
+
 /** A refusal the user must act on: the connection will not get better by retrying. */
 function isRefusal(ev: TrustEvent): boolean {
   return ev.kind !== 'pinned';
@@ -87,10 +112,11 @@ function isRefusal(ev: TrustEvent): boolean {
 
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
 export async function runClient(t: ClientTarget): Promise<never> {
+  const credentials = await logIn(t);
   let warned = false;
   const conn: RepeaterConnection = new RepeaterConnection({
     ...connectionOptions(t),
-    host: t.host, port: t.port, username: t.username, rooms: [t.room],
+    host: t.host, port: t.port, username: t.username, rooms: [t.room], credentials,
     ...(t.tls ? {
       tls: {
         ...t.tls,
@@ -133,16 +159,22 @@ export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = proc
       if (isRefusal(ev)) refused?.('the server\'s certificate was refused');
     },
   } : null;
-  const conn = new RepeaterConnection({ ...connectionOptions(o), host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true, tls });
+  const credentials = await logIn(o, err);
+  const conn = new RepeaterConnection({ ...connectionOptions(o), host: o.host, port: o.port, username: o.username, rooms: [o.room], dbPath: ':memory:', sendStoredOutbox: false, backoffMaxMs: 2000, quiet: true, tls, credentials });
   let lastProblem = '';
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
   });
-  conn.on('notice', (t: string) => {
-    lastProblem = t;
-  });
   const result = await new Promise<{ ok: true; id: number | null } | { ok: false; why: string }>((resolve) => {
     let uid = '';
+    conn.on('notice', (t: string) => {
+      lastProblem = t;
+      // The server refused the name or the credentials: waiting will not change that.
+      if (t.startsWith('cannot log in')) {
+        clearTimeout(timer);
+        resolve({ ok: false, why: sanitizeLine(t) });
+      }
+    });
     const timer = setTimeout(() => {
       resolve({ ok: false, why: `not acknowledged by ${o.host}:${o.port} within ${Math.round(o.timeoutMs / 1000)} s${lastProblem ? ` (${sanitizeLine(lastProblem)})` : ''}` });
     }, o.timeoutMs);
@@ -183,7 +215,8 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
       if (isRefusal(ev)) void stop(1);
     },
   } : null;
-  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true, tls });
+  const credentials = await logIn(t);
+  const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true, tls, credentials });
   process.stdout.on('error', () => void stop(0));
   const print = pacedWriter(process.stdout, conn);
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
@@ -207,7 +240,7 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
 
 // ---- command-line wiring ------------------------------------------------------------------
 
-interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string; tls?: boolean; ca?: string }
+interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string; tls?: boolean; ca?: string; passwordStdin?: boolean }
 
 /** --tls and --ca (which implies --tls): null for plaintext. */
 export function clientTlsFromFlags(f: { tls?: boolean; ca?: string }): Omit<ClientTlsOptions, 'onTrust'> | null {
@@ -260,10 +293,19 @@ export function addClientTlsOptions(cmd: Command): Command {
     .addOption(new Option('--ca <file>', 'with TLS: trust only certificates from this CA (PEM); implies --tls').env('LAB93_CA'));
 }
 
+/** --password-stdin: the whole of standard input is the password (one trailing newline dropped). */
+async function withPassword<T extends ClientTarget>(t: T, f: TargetFlags): Promise<T> {
+  if (!f.passwordStdin) return t;
+  const password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('--password-stdin: standard input is empty');
+  return { ...t, password };
+}
+
 /** --name and --room, for the root command (`-r -c`) and the client subcommands. */
 export function addIdentityOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-n, --name <name>', 'your name in the chat (default: your login name)').env('LAB93_NAME'))
+    .option('--password-stdin', 'a registered name: read its password from standard input (asked on the terminal otherwise; typed once, then a saved token is used)')
     .addOption(new Option('--room <room>', `room to start in (default ${DEFAULT_ROOM})`).env('LAB93_ROOM'));
 }
 
@@ -283,9 +325,9 @@ export async function startClientFromFlags(f: TargetFlags): Promise<never> {
     const { findServerOnLan } = await import('../peer/find-server.js');
     // A server that announces a certificate is dialled over TLS and must present it.
     const found = await findServerOnLan({ tls: t.tls ?? null });
-    return runClient({ ...t, host: found.host, port: found.port, tls: found.tls });
+    return runClient(await withPassword({ ...t, host: found.host, port: found.port, tls: found.tls }, f));
   }
-  return runClient(t);
+  return runClient(await withPassword(t, f));
 }
 
 /** Adds `connect`, `send` and `tail` to the program. */
@@ -297,9 +339,9 @@ export function registerClientCommands(program: Command): void {
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
       .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
       .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  lab93 connect lab-pc --tls           (TLS; the server\'s certificate is pinned on first use)\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
-  ))).action((hostPort: string, f: TargetFlags) => {
+  ))).action(async (hostPort: string, f: TargetFlags) => {
     const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
-    return runClient({ ...target(f), host, port });
+    return runClient(await withPassword({ ...target(f), host, port }, f));
   });
 
   addTargetOptions(
@@ -312,8 +354,9 @@ export function registerClientCommands(program: Command): void {
       .option('--timeout <seconds>', 'give up after this long (default 10)')
       .addHelpText('after', '\nExamples:\n  lab93 send -a lab-pc "build finished"\n  lab93 send -a lab-pc --subject CI --room builds "tests passed"\n  make 2>&1 | tail -5 | lab93 send -a lab-pc -\n'),
   ).action(async (words: string[], f: TargetFlags & { subject?: string; to?: string; timeout?: string }) => {
-    const t = target(f);
     let text = words.join(' ');
+    if (text === '-' && f.passwordStdin) throw new UsageError('send: "-" and --password-stdin both want standard input; log in once with --password-stdin, the saved token does the rest');
+    const t = await withPassword(target(f), f);
     if (text === '-') text = (await readAll(process.stdin)).replace(/\r?\n$/, '');
     if (text.trim() === '') throw new UsageError('send: the message is empty');
     const to = f.to === undefined ? null : checkTo(f.to);
@@ -327,7 +370,7 @@ export function registerClientCommands(program: Command): void {
       .description('print messages as JSON lines (the missed backlog first), until interrupted')
       .addHelpText('after', '\nEach line: {"id","uid","username","room","to","subject","content","timestamp","missed"}.\nExamples:\n  lab93 tail -a lab-pc\n  lab93 tail -a lab-pc --room lobby,physics | jq -r .content\n'),
   ).action(async (f: TargetFlags) => {
-    const t = target({ ...f, room: undefined });
+    const t = await withPassword(target({ ...f, room: undefined }), f);
     const rooms = (f.room ?? DEFAULT_ROOM).split(',').filter((r) => r !== '').map((r) => resolveRoom(r));
     await runTail({ ...t, rooms });
   });

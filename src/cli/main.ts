@@ -15,7 +15,8 @@ import { addClassicServerOptions, classicHook, registerClassicCommands, type Cla
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
 import { chooseMode } from './mode.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
-import { UsageError, parsePort } from './usage.js';
+import { registerUserCommand } from './user.js';
+import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
 const EXAMPLES = `
@@ -29,6 +30,7 @@ Examples:
   lab93 classic --port 8080         the classic teaching board alone
   lab93 cert                        a self-signed TLS certificate for this server (docs/operations.md, TLS)
   lab93 connect lab-pc --tls        join over TLS (the certificate is pinned on first use)
+  lab93 user add alice              register an account (asks for its password)
 
 Environment: LAB93_ADDRESS, LAB93_PORT, LAB93_NAME, LAB93_DB, LAB93_STORE, LAB93_BUS, LAB93_DATA_DIR, LAB93_LOG_LEVEL.
 Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:4222 (docs/cluster.md).
@@ -37,6 +39,7 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
+  guests: string; registration: string; loginFailures?: string; loginFailuresPerAddress?: string; registrationsPerHour?: string; maxTokens?: string;
 }
 
 function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): Command {
@@ -50,7 +53,13 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
     .addOption(logFormatOption())
-    .option('--no-announce', 'do not announce the server on the LAN (mDNS)');
+    .option('--no-announce', 'do not announce the server on the LAN (mDNS)')
+    .addOption(new Option('--guests <yes|no>', 'may unregistered names log in').choices(['yes', 'no']).default('yes'))
+    .addOption(new Option('--registration <policy>', 'open: a guest may register its name with a register packet').choices(['closed', 'open']).default('closed'))
+    .option('--login-failures <n>', 'failed logins per account per minute before it is throttled (default 5)')
+    .option('--login-failures-per-address <n>', 'failed logins per address per minute (default 20)')
+    .option('--registrations-per-hour <n>', 'accounts one address may register per hour (default 5)')
+    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)');
   // Every limit, from the limits table (docs/security.md, "Limits").
   addLimitFlags(cmd, 'server', ['server', 'process']);
   return addServerTlsOptions(addClassicServerOptions(cmd));
@@ -59,6 +68,15 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
 async function startServer(f: ServerFlags): Promise<void> {
   // The process's open-file flags go to the server, whose connection budget the board shares.
   const server = { ...readLimitFlags(f, 'server', 'server'), ...readLimitFlags(f, 'server', 'process') };
+  const num = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, flag));
+  const set = (o: Record<string, unknown>, k: string, v: number | undefined): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  const auth: Record<string, unknown> = { guests: f.guests !== 'no', registration: f.registration };
+  set(auth, 'loginFailuresPerAccount', num(f.loginFailures, '--login-failures'));
+  set(auth, 'loginFailuresPerAddress', num(f.loginFailuresPerAddress, '--login-failures-per-address'));
+  set(auth, 'registrationsPerAddress', num(f.registrationsPerHour, '--registrations-per-hour'));
+  set(auth, 'maxTokensPerAccount', num(f.maxTokens, '--max-tokens'));
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);
@@ -72,6 +90,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     logLevel: f.verbose ? 'debug' : f.quiet ? 'warn' : envLevel ?? 'info',
     ...(f.logFormat ? { logFormat: f.logFormat } : {}),
     server,
+    auth,
     announce: f.announce !== false,
     tls: serverTlsFromFlags(f),
   });
@@ -108,6 +127,7 @@ export function buildProgram(): Command {
   registerPeerCommand(program);
   registerCertCommand(program);
   registerPinsCommand(program);
+  registerUserCommand(program);
   return program;
 }
 

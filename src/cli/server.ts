@@ -1,9 +1,13 @@
 /** `lab93 server` / `lab93 -r -s`: runs the repeater server until SIGINT or SIGTERM. */
 import { stopOnSignals } from './signals.js';
 import type { Level } from 'pino';
+import { AuthGate } from '../auth/gate.js';
+import type { AuthOptions } from '../auth/config.js';
+import { createAccountStore } from '../auth/index.js';
+import type { Session } from '../server/session.js';
 import { createBus } from '../bus/index.js';
 import { createLogger, type LogFormat } from '../log/index.js';
-import type { Limits } from '../protocol/limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.js';
 import { certFingerprint, type TlsServerOptions } from '../net/tls.js';
 import { createServer, type ClassicGateway } from '../server/server.js';
 import type { ServerOptions } from '../server/config.js';
@@ -21,6 +25,8 @@ export interface RunServerOptions {
   logLevel: Level;
   logFormat?: LogFormat | 'auto';
   server: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> };
+  /** Accounts and guests (`--guests`, `--registration`, the login throttles). */
+  auth?: Partial<AuthOptions>;
   /** Builds the classic board gateway when enabled (it shares the store and bus). */
   classic?: (deps: ClassicDeps) => Promise<ClassicGateway & { readonly ports?: readonly number[] }>;
   /** Announce the server on the LAN with mDNS (TXT mode=repeater); default true. */
@@ -96,12 +102,19 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, format: o.logFormat });
   if (o.store === undefined) claimDatabase(o.db, log, 'server');
   const { store, bus } = await openBackends(o, log);
+  // Accounts sit beside the messages: the same SQLite file, or the cluster's PostgreSQL schema.
+  const accounts = await createAccountStore(o.store === undefined ? { driver: 'sqlite', path: o.db } : { driver: 'postgres', path: o.store }).catch((err: Error) => {
+    log.fatal({ err: { message: err.message } }, 'cannot open the accounts');
+    process.stderr.write(`lab93: cannot open the accounts in ${o.store === undefined ? o.db : redact(o.store)}: ${err.message}\n`);
+    process.exit(1);
+  });
+  const auth = new AuthGate<Session>({ accounts, log: log.child({ component: 'auth' }), options: o.auth ?? {}, maxNameLength: o.server.limits?.maxNameLength ?? DEFAULT_LIMITS.maxNameLength });
   // The gateway is created after the server so it can share the server's group commit.
   let classic: (ClassicGateway & { readonly ports?: readonly number[] }) | undefined;
   const lazyClassic: ClassicGateway | undefined = o.classic
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
-  const server = createServer({ store, bus, log, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}) });
+  const server = createServer({ store, bus, log, auth, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}) });
   if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }) });
   let listening: { port: number };
   try {
@@ -124,6 +137,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     await announcer?.stop();
     await server.close();
     await bus.close();
+    await accounts.close();
     await store.close();
   });
   // Once Ctrl-C is handled: the start line says it stops.

@@ -19,6 +19,8 @@ export interface ChatMessage {
   to: string | null;
   /** Unix seconds. */
   timestamp: number;
+  /** Sent by a guest on a server where accounts are in use (the UI marks it). */
+  guest?: boolean;
 }
 
 export interface OutgoingMessage {

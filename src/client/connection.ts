@@ -35,6 +35,7 @@ import {
 } from '../protocol/server-packets.js';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './backend.js';
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { HelloCredentials } from './credentials.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
 import { NoticeThrottle } from './notice-throttle.js';
 import { PendingRequests, type Answer } from './requests.js';
@@ -101,6 +102,8 @@ export interface RepeaterOptions {
   log?: ClientLog;
   /** TLS and how the server's certificate is trusted (client/transport.ts); absent: plain TCP. */
   tls?: ClientTlsOptions | null;
+  /** Password or token for a registered name (src/client/credentials.ts); a guest without. */
+  credentials?: HelloCredentials;
 }
 
 /** The request failed because the connection is not there; the caller may fall back or retry. */
@@ -124,13 +127,17 @@ interface Queued {
 
 /** Codes after which a message was not stored and may simply be sent again later. */
 const RETRYABLE = new Set(['rate_limited', 'internal', 'shutting_down', 'server_busy']);
+/** Answers to hello that reconnecting with the same name and credentials cannot change. */
+const LOGIN_REFUSED = new Set(['auth_required', 'auth_failed', 'name_taken', 'bad_packet']);
 /** Codes without a uid that answer one of our requests (join, leave, who, history). */
 const REQUEST_ERRORS = new Set(['bad_packet', 'too_many_rooms', 'not_in_room', 'unknown_type', 'internal']);
 
-export function packetToChat(p: MessagePacket): ChatMessage {
+/** `accounts`: the server has accounts in use, so a message not sent from one is a guest's. */
+export function packetToChat(p: MessagePacket, accounts = false): ChatMessage {
   return {
     key: `r:${p.id}`, id: p.id, uid: p.uid ?? null, username: p.username, subject: p.subject ?? null,
     content: p.content, room: p.room ?? DEFAULT_ROOM, to: p.to ?? null, timestamp: p.timestamp,
+    ...(accounts && p.verified !== true ? { guest: true } : {}),
   };
 }
 
@@ -182,6 +189,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private paused = false;
   private faults = 0;
   private lastFaultAt = -Infinity;
+  private readonly credentials: HelloCredentials | undefined;
+  /** Why the server refused our hello for good (the same hello would be refused again). */
+  private refusedLogin: string | null = null;
+  /** After `rate_limited` at hello: wait this long before the next attempt. */
+  private loginRetryMs = 0;
+  /** We logged into an account, or saw a message from one: guests are worth marking. */
+  private accountsInUse = false;
 
   constructor(opts: RepeaterOptions) {
     super();
@@ -209,6 +223,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.log = opts.log;
     this.notices = new NoticeThrottle((text) => this.emit('notice', text), this.clock, opts.noticeIntervalMs ?? CLIENT_DEFAULTS.noticeIntervalMs);
     this.tls = opts.tls ?? null;
+    this.credentials = opts.credentials;
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
     if (opts.sendStoredOutbox !== false) {
@@ -257,7 +272,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
         this.lastInbound = this.clock.now();
         const last = this.store.lastSeen(this.username);
         this.sentSince = last;
-        this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}) });
+        this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}), ...this.credentials?.fields() });
       });
     });
     socket.on('data', (chunk: Buffer) => {
@@ -335,7 +350,14 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     const detail = this.lastError || (wasOnline ? 'connection closed' : 'could not connect');
     this.lastError = '';
     this.setState('offline', detail);
-    const delay = backoffDelay(Math.max(this.attempt++, this.faults), this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
+    if (this.refusedLogin !== null) {
+      // Trying again with the same name and credentials would be refused again: stop here.
+      this.emit('notice', `cannot log in: ${this.refusedLogin}`);
+      return;
+    }
+    const wait = this.loginRetryMs;
+    this.loginRetryMs = 0;
+    const delay = wait > 0 ? wait : backoffDelay(Math.max(this.attempt++, this.faults), this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
     this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delay);
   }
 
@@ -386,7 +408,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       case 'welcome':
         return this.onWelcome(p);
       case 'message':
-        return this.onMessage(packetToChat(p));
+        if (p.verified === true) this.accountsInUse = true;
+        return this.onMessage(packetToChat(p, this.accountsInUse));
       case 'synced':
         return this.onSynced(p);
       case 'ack':
@@ -432,6 +455,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.socket?.destroy();
       return;
     }
+    this.credentials?.welcomed(p);
+    if (p.account === true) this.accountsInUse = true;
     this.phase = 'syncing';
     this.attempt = 0;
     this.missed = 0;
@@ -504,6 +529,10 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private onError(p: ErrorPacket): void {
     const code = p.code;
     const text = sanitizeLine(p.message).slice(0, 500);
+    if (this.phase === 'hello') {
+      if (LOGIN_REFUSED.has(code)) this.refusedLogin = text;
+      else if (code === 'rate_limited' && p.retry_after_ms !== undefined) this.loginRetryMs = Math.min(p.retry_after_ms, 3_600_000);
+    }
     const q = p.uid !== undefined ? this.outbox.get(p.uid) : undefined;
     if (q) {
       if (q.inflight) this.inflight--;
@@ -613,7 +642,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (this.online) {
       try {
         const p = await this.request<HistoryPacket>({ type: 'history', room, limit }, 'history');
-        const ms = p.messages.map(packetToChat);
+        const ms = p.messages.map((m) => packetToChat(m, this.accountsInUse));
         this.store.addMany(ms);
         return ms;
       } catch (err) {

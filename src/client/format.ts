@@ -64,6 +64,8 @@ export function formatMessage(m: ChatMessage, o: FormatOptions): string {
   let head = time + ' ';
   if (m.room !== o.currentRoom && m.to === null) head += paint(`#${sanitizeLine(m.room)}`, 1, o.color) + ' ';
   head += paint(user, nameColor(user), o.color);
+  // Not logged into an account: anyone could have used this name.
+  if (m.guest) head += paint(' (guest)', 2, o.color);
   if (m.to !== null) {
     const to = sanitizeLine(m.to);
     head += ` → ${o.me !== undefined && m.to === o.me ? 'you' : paint(to, nameColor(to), o.color)}`;

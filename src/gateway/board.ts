@@ -10,24 +10,31 @@ import { listEnd, listItem, listStart, type AnswerName } from '../protocol/class
 import type { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore, StoredMessage } from '../store/types.js';
 import type { ClassicOptions } from './config.js';
+import { CLASSIC_PREFIX } from '../auth/names.js';
 
 /** The board's own first message on a fresh database, as the original's table started. */
 export const START_TEXT = 'Server has Started';
 export const SYSTEM_USER = 'server';
 /** Fixed uid, so two boards starting on one empty store store it once. */
 export const START_UID = 'classic-board-started';
-export const CLASSIC_PREFIX = 'classic@';
+/** `classic@<address>`: reserved for the board, so no chat user or account can use it (src/auth/names.ts). */
+export { CLASSIC_PREFIX };
+/** A post that begins like a chat line (`alice: …`) could pass for one in the list. */
+const LOOKS_LIKE_CHAT = /^\s*[^\s:]{1,64}:\s/u;
 /** Bus origin of classic posts: no Lab-93 session has this id, so every chat user gets them. */
 export const CLASSIC_ORIGIN = 'classic';
 
 /**
  * A stored message as the text of its GET tuple: classic posts and the start message as they
  * are, chat messages as `name: text`, or `name: [subject] text` when they have a subject.
+ * A classic post that begins like a chat line gets its author in front (`classic@10.0.0.7:
+ * alice: …`), so a board user can never pass for a chat user, registered or not.
  * A `%` (possible only in chat messages) becomes the fullwidth `％`: board clients read an
  * answer up to its first `%`, and a bare one would cut the list short.
  */
 export function boardText(m: StoredMessage): string {
-  const text = m.username.startsWith(CLASSIC_PREFIX) || (m.username === SYSTEM_USER && m.uid === START_UID)
+  const classic = m.username.startsWith(CLASSIC_PREFIX);
+  const text = (classic && !LOOKS_LIKE_CHAT.test(m.content)) || (m.username === SYSTEM_USER && m.uid === START_UID)
     ? m.content
     : m.subject ? `${m.username}: [${m.subject}] ${m.content}` : `${m.username}: ${m.content}`;
   return text.includes('%') ? text.replaceAll('%', '\uff05') : text;

@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   unknown_type: 'the packet type is not one the server knows',
   not_hello: 'the first packet must be hello',
   already_hello: 'hello was already sent on this connection',
-  rate_limited: 'too many messages too fast; the message was not stored, send it again later',
+  rate_limited: 'too many messages (or failed logins) too fast; the message was not stored, send it again later',
   hello_timeout: 'no hello arrived in time',
   idle_timeout: 'nothing arrived for too long, not even a pong',
   send_queue_full: 'the connection read too slowly and its pending output passed the limit',
@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   shutting_down: 'the server is stopping',
   store_full: 'the message store is full; nothing more can be stored',
   internal: 'the server failed to handle the packet; it was not stored',
+  auth_required: 'the name is registered: log in with its password or token (or this server admits registered users only)',
+  auth_failed: 'the password or token is wrong, or there is no account of that name',
+  name_taken: 'the name looks like a registered name or the name of someone online',
+  registration_closed: 'this server does not let guests register their names',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -29,10 +33,13 @@ export class ProtocolError extends Error {
   readonly code: ErrorCode;
   readonly fatal: boolean;
   readonly uid?: string;
-  constructor(code: ErrorCode, message?: string, opts: { fatal?: boolean; uid?: string; cause?: unknown } = {}) {
+  /** With `rate_limited`: how long to wait before trying again (sent as `retry_after_ms`). */
+  readonly retryAfterMs?: number;
+  constructor(code: ErrorCode, message?: string, opts: { fatal?: boolean; uid?: string; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message ?? ERROR_CODES[code], opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.code = code;
     this.fatal = opts.fatal ?? false;
     if (opts.uid !== undefined) this.uid = opts.uid;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 }

@@ -8,8 +8,13 @@ import { DEFAULT_ROOM, type Limits } from './limits.js';
 import { loneSurrogate, surrogateReason } from './text.js';
 
 // ---- client to server -------------------------------------------------------------------
-/** `quiet`: a script's connection: it receives, but takes no part in presence or `who`. */
-export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string; quiet?: boolean }
+/**
+ * `quiet`: a script's connection: it receives, but takes no part in presence or `who`.
+ * `password` or `token`: log into the registered account of that name (docs/protocol.md, "Accounts").
+ */
+export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string; quiet?: boolean; password?: string; token?: string }
+/** A guest claims the name it is using (only where the server's registration is open). */
+export interface RegisterPacket { type: 'register'; password: string }
 export interface SendPacket { type: 'message'; uid: string | null; content: string; subject: string | null; room: string; to: string | null }
 export interface JoinPacket { type: 'join'; room: string }
 export interface LeavePacket { type: 'leave'; room: string }
@@ -23,7 +28,7 @@ export interface SeedPacket { type: 'seed'; username: string; content: string; s
 
 export type ClientPacket =
   | HelloPacket | SendPacket | JoinPacket | LeavePacket | HistoryRequest | WhoRequest
-  | PingPacket | PongPacket | ByePacket | SeedPacket;
+  | PingPacket | PongPacket | ByePacket | SeedPacket | RegisterPacket;
 export type ClientPacketType = ClientPacket['type'];
 
 // ---- server to client -------------------------------------------------------------------
@@ -38,8 +43,13 @@ export interface MessagePacket {
   room: string;
   to: string | null;
   timestamp: number;
+  /** Sent by a connection logged into the sender's account (a guest's messages are not). */
+  verified: boolean;
 }
-export interface WelcomePacket { type: 'welcome'; username: string; last_id: number; users: string[]; rooms: string[]; server: string; protocol: number }
+/** `account`: logged into a registered account (then with a session `token` for the next hello). */
+export interface WelcomePacket { type: 'welcome'; username: string; last_id: number; users: string[]; rooms: string[]; server: string; protocol: number; account?: boolean; token?: string }
+/** Answers `register`: the name is now an account, and this connection is logged into it. */
+export interface RegisteredPacket { type: 'registered'; username: string; token: string }
 export interface SyncedPacket { type: 'synced'; last_id: number; missed: number }
 export interface AckPacket { type: 'ack'; uid: string | null; id: number; timestamp: number; duplicate?: boolean }
 export interface HistoryPacket { type: 'history'; room: string; messages: MessagePacket[] }
@@ -47,12 +57,12 @@ export interface WhoPacket { type: 'who'; room: string; users: string[] }
 export interface JoinedPacket { type: 'joined'; room: string; users: string[] }
 export interface LeftPacket { type: 'left'; room: string }
 export interface PresencePacket { type: 'presence'; room: string; username: string; status: 'online' | 'offline' }
-export interface ErrorPacket { type: 'error'; code: string; message: string; uid?: string }
+export interface ErrorPacket { type: 'error'; code: string; message: string; uid?: string; retry_after_ms?: number }
 export interface ServerByePacket { type: 'bye'; reason?: string }
 
 export type ServerPacket =
   | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | JoinedPacket
-  | LeftPacket | PresencePacket | ErrorPacket | PingPacket | PongPacket | ServerByePacket;
+  | LeftPacket | PresencePacket | ErrorPacket | PingPacket | PongPacket | ServerByePacket | RegisteredPacket;
 
 // ---- validation ---------------------------------------------------------------------------
 /** Names and rooms: printable, no whitespace, no control or format characters (no escapes, no bidi tricks). */
@@ -86,6 +96,17 @@ function optString(obj: Record<string, unknown>, field: string, max: number, uid
   wellFormed(v, field, uid);
   if ([...v].length > max) throw bad(field, `longer than ${max} characters`, uid);
   if (!NO_CONTROLS.test(v)) throw bad(field, 'must not contain control characters', uid);
+  return v;
+}
+
+/** Longest password and token a client may send (the server's own tokens are 43 characters). */
+export const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_TOKEN_LENGTH = 256;
+
+/** A password: any characters (spaces too), never echoed in an error. */
+function password(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw bad(field, 'must be a non-empty string');
+  if (v.length > MAX_PASSWORD_LENGTH) throw bad(field, `longer than ${MAX_PASSWORD_LENGTH} characters`);
   return v;
 }
 
@@ -178,8 +199,17 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
       const hello: HelloPacket = { type, username, since, rooms };
       if (client !== null) hello.client = client;
       if (obj.quiet === true) hello.quiet = true;
+      if (obj.password !== undefined && obj.password !== null) hello.password = password(obj.password, 'password');
+      if (obj.token !== undefined && obj.token !== null) {
+        if (typeof obj.token !== 'string' || obj.token.length === 0 || obj.token.length > MAX_TOKEN_LENGTH || !NAME.test(obj.token)) {
+          throw bad('token', `must be a string of 1 to ${MAX_TOKEN_LENGTH} printable characters`);
+        }
+        hello.token = obj.token;
+      }
       return hello;
     }
+    case 'register':
+      return { type, password: password(obj.password, 'password') };
     case 'join':
     case 'leave':
       return { type, room: room(obj, limits) };

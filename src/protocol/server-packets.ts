@@ -20,7 +20,7 @@
 import { DEFAULT_ROOM } from './limits.js';
 import type {
   AckPacket, ErrorPacket, HistoryPacket, JoinedPacket, LeftPacket, MessagePacket, PresencePacket,
-  ServerByePacket, SyncedPacket, WelcomePacket, WhoPacket,
+  RegisteredPacket, ServerByePacket, SyncedPacket, WelcomePacket, WhoPacket,
 } from './packets.js';
 
 /** The server's `ping` and `pong`; `data` kept only when it is a small JSON primitive (echoed back in the pong). */
@@ -30,7 +30,7 @@ export interface ServerPongPacket { type: 'pong' }
 /** Every packet a client acts on, after validation. */
 export type ValidServerPacket =
   | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | JoinedPacket
-  | LeftPacket | PresencePacket | ErrorPacket | ServerPingPacket | ServerPongPacket | ServerByePacket;
+  | LeftPacket | PresencePacket | ErrorPacket | ServerPingPacket | ServerPongPacket | ServerByePacket | RegisteredPacket;
 
 /** Why a server packet was refused: `field` is a path such as `messages[3].id`. */
 export interface ServerPacketError {
@@ -127,6 +127,13 @@ class Reader {
     return v + 0;
   }
 
+  /** A login token: printable ASCII, at most 256 characters (docs/protocol.md, accounts). */
+  token(k: string): string {
+    const v = get(this.o, k);
+    if (typeof v !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(v)) throw new Invalid(this.at(k), 'must be a token of printable ASCII, at most 256 characters');
+    return v;
+  }
+
   optBool(k: string): boolean | undefined {
     const v = get(this.o, k);
     if (absent(v)) return undefined;
@@ -170,6 +177,8 @@ function message(o: Obj, path: string, limits: ServerPacketLimits): MessagePacke
     room: r.optName('room') ?? DEFAULT_ROOM,
     to: r.optName('to'),
     timestamp: r.timestamp('timestamp'),
+    // Absent from servers that have no accounts: nobody is verified there.
+    verified: r.optBool('verified') ?? false,
   };
 }
 
@@ -194,8 +203,12 @@ function parseKnown(type: string, o: Obj, limits: ServerPacketLimits): ValidServ
         users: r.names('users', true), rooms: r.names('rooms', true),
         server: typeof server === 'string' ? r.text('server') : '',
         protocol: typeof protocol === 'number' && Number.isSafeInteger(protocol) ? protocol + 0 : 0,
+        ...(r.optBool('account') === true ? { account: true } : {}),
+        ...(absent(get(o, 'token')) ? {} : { token: r.token('token') }),
       };
     }
+    case 'registered':
+      return { type, username: r.name('username'), token: r.token('token') };
     case 'synced':
       return { type, last_id: r.count('last_id'), missed: absent(get(o, 'missed')) ? 0 : r.count('missed') };
     case 'ack': {
@@ -230,6 +243,7 @@ function parseKnown(type: string, o: Obj, limits: ServerPacketLimits): ValidServ
       const uid = r.optName('uid');
       const e: ErrorPacket = { type, code, message: text ?? code };
       if (uid !== null) e.uid = uid;
+      if (!absent(get(o, 'retry_after_ms'))) e.retry_after_ms = r.count('retry_after_ms');
       return e;
     }
     case 'ping': {

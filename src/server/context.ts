@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuthGate } from '../auth/gate.js';
 import type { MessageBus } from '../bus/types.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore } from '../store/types.js';
@@ -15,6 +16,8 @@ export interface ServerContext {
   readonly hub: Hub<Session>;
   readonly log: Logger;
   readonly nodeId: string;
+  /** Names, accounts and logins (src/auth): who a hello logs in as, who may receive a DM. */
+  readonly auth: AuthGate<Session>;
   now(): number;
   /** Records that a user's client provably holds every message up to `id` (the catch-up cursor). */
   markDelivered(username: string, id: number): void;

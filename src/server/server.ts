@@ -7,6 +7,8 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { AuthGate } from '../auth/gate.js';
+import { MemoryAccountStore } from '../auth/memory.js';
 import type { BusEvent, MessageBus } from '../bus/types.js';
 import { FrameConn } from '../net/frame-conn.js';
 import { createTlsAcceptor, type TlsServerOptions } from '../net/tls.js';
@@ -45,6 +47,11 @@ export interface ServerDeps {
   fdProbe?: () => 'ok' | 'EMFILE' | 'ENFILE';
   /** TLS on the same port (src/net/tls.ts); plaintext is still served unless `only`. */
   tls?: TlsServerOptions;
+  /**
+   * Accounts and name rules (src/auth/gate.ts). Default: no accounts (an in-memory store), so
+   * everyone is a guest and only the name rules apply. The server closes the gate, not its store.
+   */
+  auth?: AuthGate<Session>;
 }
 
 /** Refusals and descriptor trouble are logged once per this window, with a count. */
@@ -92,6 +99,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     : null;
   let listener: net.Server | null = null;
   let closing = false;
+  const auth = deps.auth ?? new AuthGate<Session>({ accounts: new MemoryAccountStore(), now, log, maxNameLength: opts.limits.maxNameLength });
 
   const publishPresence = (room: string, username: string, status: 'online' | 'offline'): void =>
     deps.bus.publish({ kind: 'presence', room, username, status, node: nodeId });
@@ -105,6 +113,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     log,
     nodeId,
     now,
+    auth,
     markDelivered(username, id) {
       cursors.mark(username, id);
     },
@@ -123,6 +132,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       if (s.username === null || s.state === 'closed') return;
       for (const room of [...s.rooms]) ctx.leaveRoom(s, room);
       hub.removeUser(s);
+      auth.leave(s);
     },
   };
 
@@ -130,8 +140,12 @@ export function createServer(deps: ServerDeps): Lab93Server {
   function fanOut(m: StoredMessage, origin: string): void {
     const enc = new EncodedPacket(toPacket(m));
     if (m.to !== null) {
-      for (const s of hub.users.get(m.to) ?? []) if (s.id !== origin) s.deliver(enc, m.id);
-      if (m.to !== m.username) for (const s of hub.users.get(m.username) ?? []) if (s.id !== origin) s.deliver(enc, m.id);
+      // A DM to an account goes to its logged-in connections only; a copy of one sent from an
+      // account, to the sender's logged-in connections only (never to a guest using the name).
+      const toAccount = m.toAccount === true;
+      for (const s of hub.users.get(m.to) ?? []) if (s.id !== origin && auth.mayReceive(s, toAccount)) s.deliver(enc, m.id);
+      const fromAccount = m.verified === true;
+      if (m.to !== m.username) for (const s of hub.users.get(m.username) ?? []) if (s.id !== origin && auth.mayReceive(s, fromAccount)) s.deliver(enc, m.id);
       return;
     }
     const room = hub.rooms.get(m.room);
@@ -146,6 +160,16 @@ export function createServer(deps: ServerDeps): Lab93Server {
   }
 
   const unsubscribe = deps.bus.subscribe((ev) => (ev.kind === 'message' ? fanOut(ev.message, ev.origin) : presence(ev)));
+
+  // Accounts changed elsewhere (`lab93 user …`, another server): end the sessions that lost
+  // their right to the name.
+  auth.watch(() => {
+    for (const s of sessions) {
+      if (s.state === 'hello' || s.state === 'closed') continue;
+      const why = auth.revoked(s);
+      if (why !== null) s.close(why, { error: 'auth_required' });
+    }
+  });
 
   // ---- timers -----------------------------------------------------------------------------
   const flushCursors = (): Promise<void> => cursors.flush();
@@ -365,6 +389,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       clearInterval(cursorTimer);
       clearInterval(sweepTimer);
       clearInterval(pruneTimer);
+      auth.close();
       unsubscribe();
       await stopped;
       log.info('server stopped');

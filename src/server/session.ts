@@ -195,6 +195,7 @@ export class Session {
     if (this.state === 'closed') return;
     this.errors++;
     const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
+    if (err.retryAfterMs !== undefined) packet.retry_after_ms = err.retryAfterMs;
     this.reply(packet);
     this.log.info({ code: err.code }, `rejected: ${err.message}`);
     if (err.fatal) this.close(err.code);

@@ -23,15 +23,15 @@ export interface PostgresStoreOptions {
   log?: Logger;
 }
 
-const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote';
+const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account';
 
 interface Row {
   id: number; uid: string | null; username: string; room: string; recipient: string | null;
-  subject: string | null; content: string; ts: number; remote: string | null;
+  subject: string | null; content: string; ts: number; remote: string | null; verified: boolean; to_account: boolean;
 }
 
 function fromRow(r: Row): StoredMessage {
-  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, verified: r.verified, toAccount: r.to_account };
 }
 
 /** Quotes an identifier (schema names come from configuration). */
@@ -72,7 +72,64 @@ function migrations(s: string): string[] {
     // When each user was last seen (Unix seconds), for pruneUsers; existing rows count as seen now.
     `ALTER TABLE ${s}.cursors ADD COLUMN IF NOT EXISTS seen DOUBLE PRECISION NOT NULL DEFAULT 0;
      UPDATE ${s}.cursors SET seen = EXTRACT(EPOCH FROM now()) WHERE seen = 0;`,
+    // Accounts (src/auth): who was logged in when it was sent. Existing rows become guests' messages.
+    `ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS verified BOOLEAN NOT NULL DEFAULT false;
+     ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS to_account BOOLEAN NOT NULL DEFAULT false;`,
   ];
+}
+
+/** A pool whose BIGINTs arrive as numbers and whose broken idle connections are dropped, not fatal. Shared with src/auth/postgres.ts. */
+export function openPool(connectionString: string, max: number, connectTimeoutMs: number, applicationName: string, log?: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: applicationName,
+    // Ids and counts are BIGINT (int8), which pg hands over as strings; ours stay far below 2^53.
+    types: { getTypeParser: ((oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as never },
+  });
+  // An idle pooled connection that breaks (server restart) must not crash the process:
+  // the pool drops it and the next query opens a new one.
+  pool.on('error', (err) => log?.warn({ err: err.message }, 'postgres: idle connection lost'));
+  return pool;
+}
+
+/** Runs `fn` in one transaction on a pooled connection; a connection that broke is destroyed, not pooled again. */
+export async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const c = await pool.connect();
+  // A checked-out client whose connection dies emits 'error' besides failing its query; the
+  // pool listens only while a client is idle, and an unheard 'error' would end the process.
+  let lost: Error | null = null;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  c.on('error', onError);
+  try {
+    await c.query(begin);
+    const out = await fn(c);
+    await c.query('COMMIT');
+    c.off('error', onError);
+    c.release();
+    return out;
+  } catch (err) {
+    // A broken connection is destroyed (release with an error) instead of going back to the pool.
+    const broken = lost !== null || (await c.query('ROLLBACK').then(() => false, () => true));
+    c.off('error', onError);
+    c.release(broken ? (err as Error) : undefined);
+    throw err;
+  }
+}
+
+/**
+ * Inside a migration's transaction: serialises on a lock named after the schema (two servers,
+ * or a server and `lab93 user`, starting together), then creates the schema when missing.
+ */
+export async function lockAndCreateSchema(c: pg.PoolClient, schema: string): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lab93:${schema}`]);
+  // Only when missing: CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS.
+  const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
 }
 
 /** Splits `?schema=` off a connection URL; the rest goes to pg unchanged. */
@@ -96,8 +153,8 @@ export class PostgresStore implements MessageStore {
       existing: `SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM ${s}.messages m
                  JOIN unnest($1::text[], $2::text[]) AS k(username, uid) ON m.username = k.username AND m.uid = k.uid`,
       ids: `SELECT nextval(${quoteLiteral(`${s}.message_ids`)}) AS id FROM generate_series(1, $1::int)`,
-      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote)
-               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[])`,
+      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account)
+               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::bool[], $11::bool[])`,
       lastId: `SELECT COALESCE(MAX(id), 0)::int8 AS id FROM ${s}.messages`,
       count: `SELECT COUNT(*)::int8 AS n FROM ${s}.messages`,
       catchUp: `SELECT ${COLUMNS} FROM ${s}.messages
@@ -125,18 +182,7 @@ export class PostgresStore implements MessageStore {
   /** Connects, creates the schema and tables when missing, and returns a ready store. */
   static async open(o: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = o.schema ?? 'public';
-    const pool = new pg.Pool({
-      connectionString: o.connectionString,
-      max: o.poolSize ?? 10,
-      connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
-      idleTimeoutMillis: 30_000,
-      application_name: 'lab93',
-      // Ids and counts are BIGINT (int8), which pg hands over as strings; ours stay far below 2^53.
-      types: { getTypeParser: ((oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as never },
-    });
-    // An idle pooled connection that breaks (server restart) must not crash the process:
-    // the pool drops it and the next query opens a new one.
-    pool.on('error', (err) => o.log?.warn({ err: err.message }, 'postgres: idle connection lost'));
+    const pool = openPool(o.connectionString, o.poolSize ?? 10, o.connectTimeoutMs ?? 5000, 'lab93', o.log);
     const store = new PostgresStore(pool, schema);
     try {
       await store.migrate();
@@ -151,12 +197,7 @@ export class PostgresStore implements MessageStore {
     const s = this.s;
     const all = migrations(s);
     await this.tx(async (c) => {
-      // Two servers starting together must not both create the schema: serialize on a lock
-      // named after the schema (held until this transaction ends).
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lab93:${this.schema}`]);
-      // Only when missing: CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS.
-      const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
-      if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${s}`);
+      await lockAndCreateSchema(c, this.schema);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version INT NOT NULL)`);
       const { rows } = await c.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0)::int AS v FROM ${s}.schema_version`);
       for (let v = rows[0]!.v; v < all.length; v++) {
@@ -166,29 +207,8 @@ export class PostgresStore implements MessageStore {
     });
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
-    const c = await this.pool.connect();
-    // A checked-out client whose connection dies emits 'error' besides failing its query; the
-    // pool listens only while a client is idle, and an unheard 'error' would end the process.
-    let lost: Error | null = null;
-    const onError = (err: Error): void => {
-      lost = err;
-    };
-    c.on('error', onError);
-    try {
-      await c.query(begin);
-      const out = await fn(c);
-      await c.query('COMMIT');
-      c.off('error', onError);
-      c.release();
-      return out;
-    } catch (err) {
-      // A broken connection is destroyed (release with an error) instead of going back to the pool.
-      const broken = lost !== null || (await c.query('ROLLBACK').then(() => false, () => true));
-      c.off('error', onError);
-      c.release(broken ? (err as Error) : undefined);
-      throw err;
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    return transaction(this.pool, fn, begin);
   }
 
   /**
@@ -231,13 +251,13 @@ export class PostgresStore implements MessageStore {
       if (fresh.length > 0) {
         const { rows } = await c.query<{ id: number }>(this.sql.ids, [fresh.length]);
         const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-        const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
+        const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
         fresh.forEach((i, j) => {
           const m = batch[i]!;
-          const message: StoredMessage = { id: ids[j]!, uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null };
+          const message: StoredMessage = { id: ids[j]!, uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null, verified: m.verified === true, toAccount: m.toAccount === true };
           out[i] = { message, duplicate: false };
-          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote];
-          for (let k = 0; k < 9; k++) cols[k]!.push(vals[k]);
+          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote, message.verified, message.toAccount];
+          for (let k = 0; k < vals.length; k++) cols[k]!.push(vals[k]);
         });
         await c.query(this.sql.insert, cols);
       }

@@ -16,6 +16,13 @@ export interface NewMessage {
   timestamp: number;
   /** Peer address it came from, for the operator (never sent to clients). */
   remote?: string | null;
+  /** Sent by a connection logged into the sender's account (docs/protocol.md, "Accounts"). */
+  verified?: boolean;
+  /**
+   * A direct message to a registered account: only connections logged into that account may
+   * receive it, live or in catch-up, even if the account is deleted and a guest takes the name.
+   */
+  toAccount?: boolean;
 }
 
 export interface StoredMessage extends NewMessage {

@@ -2,4 +2,4 @@ import { PeerStore } from '../../src/peer/peer-store.js';
 import { storeContract } from './store-contract.js';
 
 // A broadcast peer embeds the repeater core on its own store: it owes the core the same promises.
-storeContract('PeerStore (broadcast mode, in memory)', async () => new PeerStore(':memory:'));
+storeContract('PeerStore (broadcast mode, in memory)', async () => new PeerStore(':memory:'), undefined, { accounts: false });

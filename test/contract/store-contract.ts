@@ -14,7 +14,8 @@ function msg(over: Partial<NewMessage> = {}): NewMessage {
   return { uid: `u${n}`, username: 'alice', room: 'lobby', to: null, subject: null, content: `message ${n}`, timestamp: 1_700_000_000 + n / 10, remote: '127.0.0.1:1', ...over };
 }
 
-export function storeContract(name: string, factory: () => Promise<MessageStore>, reopen?: (s: MessageStore) => Promise<MessageStore>): void {
+/** `accounts: false` for a store that keeps no login flags (a broadcast peer's: peers have no accounts). */
+export function storeContract(name: string, factory: () => Promise<MessageStore>, reopen?: (s: MessageStore) => Promise<MessageStore>, features: { accounts?: boolean } = {}): void {
   describe(`MessageStore contract: ${name}`, () => {
     let store: MessageStore;
     beforeEach(async () => {
@@ -45,6 +46,16 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       });
       assert.equal(await store.lastId(), res[2]!.message.id);
       assert.equal(await store.count(), 3);
+    });
+
+    it('keeps who was logged in (verified) and whether a DM was for an account (toAccount), false by default', { skip: features.accounts === false ? 'this store keeps no login flags' : false }, async () => {
+      const res = await store.append([msg({ verified: true }), msg({ to: 'bob', verified: true, toAccount: true }), msg({ to: 'bob' })]);
+      const flags = (m: { verified?: boolean; toAccount?: boolean }) => [m.verified, m.toAccount];
+      assert.deepEqual(res.map((r) => flags(r.message)), [[true, false], [true, true], [false, false]]);
+      const back = await store.catchUp({ username: 'bob', rooms: ['lobby'], afterId: 0, upToId: res[2]!.message.id, limit: 10 });
+      assert.deepEqual(back.map(flags), [[true, false], [true, true], [false, false]]);
+      const [again] = await store.append([msg({ uid: res[1]!.message.uid })]);
+      assert.deepEqual(flags(again!.message), [true, true], 'a duplicate answers with the original flags');
     });
 
     it('stores a repeated (username, uid) once and answers with the original', async () => {

@@ -1,3 +1,5 @@
+import { hostOf, type Admission } from '../../auth/gate.js';
+import { ProtocolError } from '../../protocol/errors.js';
 import type { HelloPacket } from '../../protocol/packets.js';
 import type { DirectQuery, StoredMessage } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
@@ -13,10 +15,12 @@ import type { Handler } from './types.js';
  * first, then the stored one); a user never seen gets the direct messages addressed to it and
  * starts the rooms now (docs/protocol.md, "Cursors").
  */
-export async function login(ctx: ServerContext, s: Session, username: string, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+export async function login(ctx: ServerContext, s: Session, id: Admission, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+  const username = id.name.name;
   s.username = username;
   s.state = 'syncing';
   ctx.hub.addUser(s);
+  ctx.auth.enter(s, id);
   for (const room of rooms) ctx.enterRoom(s, room);
   let lastId: number;
   let cursor: number | null = null;
@@ -45,7 +49,7 @@ export async function login(ctx: ServerContext, s: Session, username: string, ro
   s.syncedUpTo = lastId;
   const users = new Set<string>();
   for (const room of s.rooms) for (const u of ctx.hub.usersIn(room)) users.add(u);
-  s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1 });
+  s.reply({ type: 'welcome', username, last_id: lastId, users: [...users].sort(), rooms: [...s.rooms], server: ctx.opts.serverName, protocol: 1, account: id.login !== null, ...(id.token !== null ? { token: id.token } : {}) });
   s.log.info({ rooms: [...s.rooms], since: from, lastId }, 'hello');
   // Streamed in the background: the client may send while its backlog arrives.
   const page: Page = direct.length > 0
@@ -81,8 +85,13 @@ async function streamCatchUp(ctx: ServerContext, s: Session, page: Page, from: n
   let rows = first;
   while (after < lastId && s.state === 'syncing') {
     if (rows.length === 0) rows = await page(after, ctx.opts.catchUpPage);
-    for (const m of rows) s.reply(toPacket(m));
-    missed += rows.length;
+    for (const m of rows) {
+      // A direct message to or from an account reaches only that account's connections, even
+      // when a guest uses the name after the account was deleted.
+      if (m.to !== null && !ctx.auth.mayReceive(s, m.to === s.username ? m.toAccount === true : m.verified === true)) continue;
+      s.reply(toPacket(m));
+      missed++;
+    }
     if (rows.length < ctx.opts.catchUpPage) break;
     after = rows[rows.length - 1]!.id;
     rows = [];
@@ -93,11 +102,38 @@ async function streamCatchUp(ctx: ServerContext, s: Session, page: Page, from: n
   s.finishSync();
 }
 
+/**
+ * Checks the name and credentials (src/auth/gate.ts) and the rooms, then logs in. Every refusal
+ * closes the connection before anything stored for the name is sent.
+ */
+export async function enter(ctx: ServerContext, s: Session, who: { username: string; password?: string; token?: string }, rooms: string[], since: number | null, catchUp = true): Promise<void> {
+  let id: Admission;
+  const checked: string[] = [];
+  try {
+    // Rooms first: a refused hello must not have cost a password check or a token.
+    for (const r of rooms) {
+      const room = ctx.auth.room(r, ctx.opts.limits.maxRoomLength, checked.length === 0 ? ctx.hub.rooms : new Set([...ctx.hub.rooms.keys(), ...checked]));
+      if (!checked.includes(room)) checked.push(room);
+    }
+    id = await ctx.auth.admit({ ...who, address: hostOf(s.conn.remote) });
+  } catch (err) {
+    // Before hello every refusal closes the connection (docs/protocol.md, "Errors").
+    if (!(err instanceof ProtocolError)) {
+      s.log.error({ err }, 'hello: cannot read the accounts');
+      throw new ProtocolError('internal', 'the account store is unavailable', { fatal: true });
+    }
+    throw err.fatal ? err : new ProtocolError(err.code, err.message, { fatal: true, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+  }
+  // The client may have gone while its password was being checked.
+  if (s.state !== 'hello') return;
+  await login(ctx, s, id, checked, since, catchUp);
+}
+
 export const hello: Handler<HelloPacket> = {
   preHello: true,
   postHello: false,
   handle: (ctx, s, p) => {
     s.quiet = p.quiet === true;
-    return login(ctx, s, p.username, p.rooms, p.since);
+    return enter(ctx, s, { username: p.username, ...(p.password !== undefined ? { password: p.password } : {}), ...(p.token !== undefined ? { token: p.token } : {}) }, p.rooms, p.since);
   },
 };

@@ -3,7 +3,7 @@ import type { SeedPacket, SendPacket } from '../../protocol/packets.js';
 import type { NewMessage } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import type { Session } from '../session.js';
-import { login } from './hello.js';
+import { enter } from './hello.js';
 import type { Handler } from './types.js';
 
 /**
@@ -29,8 +29,21 @@ export function post(ctx: ServerContext, s: Session, msg: NewMessage): void {
 function accept(ctx: ServerContext, s: Session, p: SendPacket | SeedPacket, room: string, to: string | null, uid: string | null): void {
   const opt = uid !== null ? { uid } : {};
   if (to === null && !s.rooms.has(room)) throw new ProtocolError('not_in_room', `join ${room} before writing to it`, opt);
+  // The recipient as its account (or the user online) spells it; a DM to an account is for its
+  // logged-in connections only (src/auth/gate.ts, mayReceive).
+  let recipient: { name: string; account: boolean } | null = null;
+  if (to !== null) {
+    try {
+      recipient = ctx.auth.recipient(to, ctx.opts.limits.maxNameLength);
+    } catch (err) {
+      throw err instanceof ProtocolError ? new ProtocolError(err.code, err.message, opt) : err;
+    }
+  }
   if (!s.bucket.take()) throw new ProtocolError('rate_limited', `more than ${ctx.opts.ratePerSecond} messages a second; not stored, send it again later`, opt);
-  post(ctx, s, { uid, username: s.username!, room, to, subject: p.subject, content: p.content, timestamp: ctx.now() / 1000, remote: s.conn.remote });
+  post(ctx, s, {
+    uid, username: s.username!, room, to: recipient?.name ?? null, subject: p.subject, content: p.content, timestamp: ctx.now() / 1000, remote: s.conn.remote,
+    verified: ctx.auth.loginOf(s) !== null, toAccount: recipient?.account === true,
+  });
 }
 
 export const message: Handler<SendPacket> = {
@@ -45,6 +58,9 @@ export const seed: Handler<SeedPacket> = {
   postHello: true,
   handle(ctx, s, p) {
     if (s.state !== 'hello') return accept(ctx, s, p, 'lobby', null, null);
-    return login(ctx, s, p.username, ['lobby'], null, false).then(() => accept(ctx, s, p, 'lobby', null, null));
+    // No credentials in the seed's packet: it can only ever speak as a guest.
+    return enter(ctx, s, { username: p.username }, ['lobby'], null, false).then(() => {
+      if (s.state !== 'closed') accept(ctx, s, p, 'lobby', null, null);
+    });
   },
 };
