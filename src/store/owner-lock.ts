@@ -18,9 +18,9 @@
  * two processes end up owning "the same" lock.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { ensurePrivateFile, writePrivateFile } from '../config/paths.js';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 
 export interface OwnerRecord {
   pid: number;
@@ -98,7 +98,9 @@ export function claimOwnership(db: string, o: ClaimOptions): OwnerClaim {
   const host = o.host ?? hostname();
   const record: OwnerRecord = { pid: o.pid ?? process.pid, host, command: o.command, since: (o.now ?? (() => new Date()))().toISOString() };
   if (db === ':memory:') return { ok: true, lock: { record, stale: null, release() {} } };
-  mkdirSync(dirname(db), { recursive: true });
+  // The first file lab93 makes beside a new database: its folder is created private here (0700),
+  // and the lock and owner record 0600, like the database they guard (docs/security.md).
+  ensurePrivateFile(lockPath(db));
   // timeout 0: a held lock answers SQLITE_BUSY at once instead of waiting for it.
   const conn = new Database(lockPath(db), { timeout: 0 });
   try {
@@ -111,9 +113,7 @@ export function claimOwnership(db: string, o: ClaimOptions): OwnerClaim {
     return { ok: false, owner: liveOwner(db, host, o.retries ?? 5) };
   }
   const stale = readOwner(db);
-  const tmp = `${recordPath(db)}.${record.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(record) + '\n');
-  renameSync(tmp, recordPath(db));
+  writePrivateFile(recordPath(db), JSON.stringify(record) + '\n');
   let held = true;
   return {
     ok: true,

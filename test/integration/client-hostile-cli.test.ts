@@ -23,8 +23,12 @@ describe('lab93 connect against a server sending the crash line', () => {
   async function hostileServer(): Promise<FakeServer> {
     const fake = await FakeServer.start();
     fakes.push(fake);
-    fake.serve((conn, i) => {
-      if (i === 0) {
+    let sent = false;
+    fake.serve((conn) => {
+      // The chat connection's, not the quiet login check a terminal client makes first.
+      const hello = conn.received.find((p) => p.type === 'hello');
+      if (!sent && hello?.quiet !== true) {
+        sent = true;
         conn.sendRaw(Buffer.from(CRASH_LINE).toString('base64'));
         conn.sendRaw(CRASH_LINE);
       }

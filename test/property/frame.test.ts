@@ -106,7 +106,8 @@ describe('frame codec: total on any bytes', () => {
   it('the sniffer classifies any bytes, and asks for more only when one "e" is all there is', () => {
     fc.assert(fc.property(anyBytes, (bytes) => {
       const k = sniff(bytes);
-      assert.ok(['base64', 'plain', 'classic', 'more'].includes(k));
+      assert.ok(['base64', 'plain', 'classic', 'tls', 'more'].includes(k));
+      assert.equal(k === 'tls', bytes.length > 0 && bytes[0] === 0x16, 'TLS is told by its first byte, a handshake record');
       assert.equal(k === 'more', bytes.length === 0 || (bytes.length === 1 && bytes[0] === 0x65));
     }), fuzzParams(300));
   });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeServerPacketError, parseServerPacket, type ServerPacketResult } from '../../src/protocol/server-packets.js';
 
-const msg = { type: 'message', id: 58, uid: 'a1b2c3', username: 'alice', subject: 'greetings', content: 'hello', room: 'lobby', to: null, timestamp: 1795300012.5 };
+const msg = { type: 'message', id: 58, uid: 'a1b2c3', username: 'alice', subject: 'greetings', content: 'hello', room: 'lobby', to: null, timestamp: 1795300012.5, verified: true };
 
 function invalid(r: ServerPacketResult): string {
   assert.equal(r.kind, 'invalid', JSON.stringify(r));
@@ -36,6 +36,9 @@ describe('parseServerPacket', () => {
       assert.equal(r.kind, 'packet', JSON.stringify(p));
     }
     assert.deepEqual(parseServerPacket(msg), { kind: 'packet', packet: msg });
+    // A server without accounts sends no `verified`: nobody is verified there.
+    const { verified: _, ...unverified } = msg;
+    assert.deepEqual(parseServerPacket(unverified), { kind: 'packet', packet: { ...msg, verified: false } });
   });
 
   it('ignores unknown types and unknown fields', () => {

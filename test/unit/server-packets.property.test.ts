@@ -48,7 +48,7 @@ function ownObject(entries: Array<[string, unknown]>): Record<string, unknown> {
 const deep = (depth: number, open: string, leaf: string, close: string): unknown => JSON.parse(open.repeat(depth) + leaf + close.repeat(depth));
 
 const VALID: Record<string, Record<string, unknown>> = {
-  message: { type: 'message', id: 1, uid: 'u', username: 'bob', subject: null, content: 'hi', room: 'lobby', to: null, timestamp: 1 },
+  message: { type: 'message', id: 1, uid: 'u', username: 'bob', subject: null, content: 'hi', room: 'lobby', to: null, timestamp: 1, verified: false },
   welcome: { type: 'welcome', username: 'ada', last_id: 3, users: ['ada'], rooms: ['lobby'], server: 'lab93', protocol: 1 },
   synced: { type: 'synced', last_id: 3, missed: 0 },
   ack: { type: 'ack', uid: 'u', id: 4, timestamp: 2 },
