@@ -1,7 +1,7 @@
 /**
  * What the accounts layer can be told (docs/operations.md, "Accounts"); the CLI validates the
  * flags once, then the options are frozen. Each limit has a flag and a row in
- * docs/security-notes/auth.md.
+ * docs/security.md, "Names and accounts".
  */
 import type { ScryptParams } from './password.js';
 

@@ -2,7 +2,7 @@
  * The server's door: decides who a `hello` logs in as (an account, a guest, or nobody), lets a
  * guest register its name, keeps the names online by skeleton, and notices changes made
  * elsewhere (`lab93 user …`, another server of a cluster) so revoked sessions end
- * (docs/protocol.md, "Accounts"; docs/security-notes/auth.md).
+ * (docs/protocol.md, "Accounts"; docs/security.md, "Names and accounts").
  *
  * It knows sessions only as opaque objects (a WeakMap from session to who it is), so the server
  * core stays unaware of passwords and the auth layer unaware of sockets.

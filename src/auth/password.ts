@@ -1,6 +1,6 @@
 /**
  * Password hashing with scrypt (RFC 7914) from node:crypto, memory-hard so that a stolen
- * database costs an attacker memory as well as time per guess (docs/security-notes/auth.md).
+ * database costs an attacker memory as well as time per guess (docs/security.md, "Names and accounts").
  *
  * Stored as a PHC string, `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64 without padding), so
  * every hash carries its own parameters: raising the defaults later leaves old hashes verifiable.

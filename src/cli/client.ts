@@ -279,7 +279,7 @@ function atLeast(value: string, flag: string, min: number): number {
 
 const MIB = 1024 * 1024;
 
-/** What the client accepts from a server: the same flags for connect, send and tail (docs/security-notes/client.md). */
+/** What the client accepts from a server: the same flags for connect, send and tail (docs/security.md, "The terminal client"). */
 function addClientLimitOptions(cmd: Command): Command {
   return cmd
     .option('--max-frame <bytes>', `longest line accepted from the server (default ${CLIENT_DEFAULTS.maxFrameBytes / MIB} MiB)`)

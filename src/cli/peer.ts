@@ -31,7 +31,7 @@ export interface PeerFlags {
   maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
 }
 
-/** The limit flags (docs/security-notes/mesh.md): flag key, flag, the option it sets. 0 = no limit. */
+/** The limit flags (docs/security.md, "Broadcast peers"): flag key, flag, the option it sets. 0 = no limit. */
 const LIMIT_FLAGS = [
   ['maxStore', '--max-store', 'maxStore'],
   ['maxFirstSeq', '--max-first-seq', 'maxFirstSeq'],

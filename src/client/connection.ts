@@ -47,7 +47,7 @@ export interface ClientLog {
   debug(obj: object, msg: string): void;
 }
 
-/** Client-side limits and their defaults (docs/security-notes/client.md). */
+/** Client-side limits and their defaults (docs/security.md, "The terminal client"). */
 export const CLIENT_DEFAULTS = Object.freeze({
   /** A history page of 1000 big messages must fit; a line without end must not grow forever. */
   maxFrameBytes: 64 * 1024 * 1024,

@@ -5,7 +5,7 @@
  * addresses, their WAL/SHM, TLS keys, login tokens, certificate pins) is private to the user
  * who runs it: folders are created 0700 and files 0600 *at creation*, never created open and
  * fixed up afterwards (a chmod after the fact leaves a window in which another local user may
- * open the file, and an open descriptor outlives the chmod). docs/security-notes/tls.md.
+ * open the file, and an open descriptor outlives the chmod). docs/security.md, "Files".
  */
 import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * `lab93 -r -c` without an address: finds the repeater server on the LAN by mDNS
- * (docs/broadcast.md, "Finding a server"; docs/security-notes/tls.md).
+ * (docs/broadcast.md, "Finding a server"; docs/security.md, "Files").
  *
  * Anyone on the LAN can answer mDNS under any name, so nothing is picked silently:
  * - one server: joined, unless it contradicts a pin (its name or address was pinned to another
