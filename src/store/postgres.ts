@@ -23,15 +23,17 @@ export interface PostgresStoreOptions {
   log?: Logger;
 }
 
-const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote';
+const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, action';
 
 interface Row {
   id: number; uid: string | null; username: string; room: string; recipient: string | null;
-  subject: string | null; content: string; ts: number; remote: string | null;
+  subject: string | null; content: string; ts: number; remote: string | null; action: boolean;
 }
 
 function fromRow(r: Row): StoredMessage {
-  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  const m: StoredMessage = { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  if (r.action) m.action = true;
+  return m;
 }
 
 /** Quotes an identifier (schema names come from configuration). */
@@ -69,6 +71,8 @@ function migrations(s: string): string[] {
      CREATE INDEX IF NOT EXISTS messages_recipient ON ${s}.messages (recipient, id) WHERE recipient IS NOT NULL;
      CREATE INDEX IF NOT EXISTS messages_dm_sender ON ${s}.messages (username, id) WHERE recipient IS NOT NULL;
      CREATE TABLE IF NOT EXISTS ${s}.cursors (username TEXT PRIMARY KEY, last_id BIGINT NOT NULL);`,
+    // Action lines (`/me`): a flag, false on every row written before it existed.
+    `ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS action BOOLEAN NOT NULL DEFAULT false;`,
   ];
 }
 
@@ -93,8 +97,8 @@ export class PostgresStore implements MessageStore {
       existing: `SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM ${s}.messages m
                  JOIN unnest($1::text[], $2::text[]) AS k(username, uid) ON m.username = k.username AND m.uid = k.uid`,
       ids: `SELECT nextval(${quoteLiteral(`${s}.message_ids`)}) AS id FROM generate_series(1, $1::int)`,
-      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote)
-               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[])`,
+      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote, action)
+               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::bool[])`,
       lastId: `SELECT COALESCE(MAX(id), 0)::int8 AS id FROM ${s}.messages`,
       count: `SELECT COUNT(*)::int8 AS n FROM ${s}.messages`,
       catchUp: `SELECT ${COLUMNS} FROM ${s}.messages
@@ -220,13 +224,14 @@ export class PostgresStore implements MessageStore {
       if (fresh.length > 0) {
         const { rows } = await c.query<{ id: number }>(this.sql.ids, [fresh.length]);
         const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-        const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
+        const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
         fresh.forEach((i, j) => {
           const m = batch[i]!;
           const message: StoredMessage = { id: ids[j]!, uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null };
+          if (m.action) message.action = true;
           out[i] = { message, duplicate: false };
-          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote];
-          for (let k = 0; k < 9; k++) cols[k]!.push(vals[k]);
+          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote, m.action === true];
+          for (let k = 0; k < 10; k++) cols[k]!.push(vals[k]);
         });
         await c.query(this.sql.insert, cols);
       }

@@ -26,17 +26,21 @@ const MIGRATIONS: string[] = [
    CREATE INDEX messages_room ON messages(room, id) WHERE recipient IS NULL;
    CREATE INDEX messages_recipient ON messages(recipient, id) WHERE recipient IS NOT NULL;
    CREATE TABLE cursors (username TEXT PRIMARY KEY, last_id INTEGER NOT NULL);`,
+  // Action lines (`/me`): a flag, 0 on every row written before it existed.
+  `ALTER TABLE messages ADD COLUMN action INTEGER NOT NULL DEFAULT 0;`,
 ];
 
-const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote';
+const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, action';
 
 interface Row {
   id: number; uid: string | null; username: string; room: string; recipient: string | null;
-  subject: string | null; content: string; ts: number; remote: string | null;
+  subject: string | null; content: string; ts: number; remote: string | null; action: number;
 }
 
 function fromRow(r: Row): StoredMessage {
-  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  const m: StoredMessage = { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  if (r.action) m.action = true;
+  return m;
 }
 
 export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements MessageStore {
@@ -48,8 +52,8 @@ export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements 
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
     this.insert = db.prepare(
-      `INSERT INTO messages (uid, username, room, recipient, subject, content, ts, remote)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username, uid) DO NOTHING`,
+      `INSERT INTO messages (uid, username, room, recipient, subject, content, ts, remote, action)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username, uid) DO NOTHING`,
     );
     this.byUid = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE username = ? AND uid = ?`);
     this.appendTx = db.transaction((batch: NewMessage[]) => {
@@ -58,9 +62,10 @@ export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements 
         const m = batch[i]!;
         // run() and lastInsertRowid rather than RETURNING: no result row to build per message,
         // which is most of an insert's cost here (the batch is what gets fsynced, not the row).
-        const info = this.insert.run(m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null);
+        const info = this.insert.run(m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.action ? 1 : 0);
         if (info.changes === 1) {
           const message: StoredMessage = { id: Number(info.lastInsertRowid), uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null };
+          if (m.action) message.action = true;
           out[i] = { message, duplicate: false };
         } else {
           out[i] = { message: fromRow(this.byUid.get(m.username, m.uid) as Row), duplicate: true };

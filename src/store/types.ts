@@ -16,6 +16,8 @@ export interface NewMessage {
   timestamp: number;
   /** Peer address it came from, for the operator (never sent to clients). */
   remote?: string | null;
+  /** An action line (`/me`); stored as a flag, absent (or false) on ordinary messages. */
+  action?: boolean;
 }
 
 export interface StoredMessage extends NewMessage {

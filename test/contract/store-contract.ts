@@ -97,6 +97,16 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       assert.deepEqual(page.map((m) => m.content), ['h8', 'h9']);
     });
 
+    it('keeps the action flag (/me) of a message, in history and catch-up, and no flag on the others', async () => {
+      const r = await store.append([msg({ room: 'act', action: true, content: 'waves' }), msg({ room: 'act', content: 'plain' })]);
+      assert.equal(r[0]!.message.action, true);
+      assert.equal(r[1]!.message.action ?? false, false);
+      const h = await store.history('act', null, 10);
+      assert.deepEqual(h.map((m) => [m.content, m.action ?? false]), [['waves', true], ['plain', false]]);
+      const c = await store.catchUp({ username: 'zed', rooms: ['act'], afterId: 0, upToId: r[1]!.message.id, limit: 10 });
+      assert.deepEqual(c.map((m) => m.action ?? false), [true, false]);
+    });
+
     it('cursors only move forward', async () => {
       assert.equal(await store.getCursor('alice'), null);
       await store.setCursors([['alice', 10], ['bob', 3]]);
