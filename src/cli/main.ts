@@ -7,11 +7,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { parseClusterFlags, runServer } from './server.js';
-import { addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { addChatUiOptions, addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
-import { chooseMode } from './mode.js';
-import { UsageError, parsePort, parsePositiveInt } from './usage.js';
+import { chooseMode, strayWords } from './mode.js';
+import { UsageError, parsePort, parsePositiveInt, plainOptionDescription } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
 const EXAMPLES = `
@@ -98,6 +98,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .enablePositionalOptions()
     .showSuggestionAfterError()
+    // Defaults and env variables as people read them (no JSON quotes); inherited by the subcommands.
+    .configureHelp({ optionDescription: plainOptionDescription })
     .addHelpText('after', EXAMPLES)
     .option('-r, --repeater', 'client/server mode: a server relays and stores messages')
     .option('-b, --broadcast', 'serverless mode: peers on the LAN find each other')
@@ -106,8 +108,11 @@ export function buildProgram(): Command {
     .option('-c, --client', 'with -r: join a room');
   addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
   addIdentityOptions(program);
+  addChatUiOptions(program);
   addPeerOnlyOptions(program);
-  program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
+  program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }, cmd: Command) => {
+    const stray = strayWords(cmd.args, opts, program.commands.map((c) => c.name()));
+    if (stray) throw stray;
     const mode = chooseMode(opts);
     if (mode === 'server') return startServer(opts);
     if (mode === 'client') return startClientFromFlags(opts as typeof opts & { name?: string; room?: string });
@@ -118,6 +123,9 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerClassicCommands(program);
   registerPeerCommand(program);
+  // Words the root does not know reach its action (strayWords explains them); set last, so the
+  // subcommands keep commander's own "too many arguments".
+  program.allowExcessArguments();
   return program;
 }
 
