@@ -106,7 +106,7 @@ export function buildProgram(): Command {
     .option('-m, --mode <mode>', 'repeater or broadcast (same as -r or -b)')
     .option('-s, --server', 'with -r: host the room')
     .option('-c, --client', 'with -r: join a room');
-  addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
+  addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join, HOST or HOST:PORT (default: find it on the LAN)');
   addIdentityOptions(program);
   addChatUiOptions(program);
   addPeerOnlyOptions(program);

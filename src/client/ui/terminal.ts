@@ -21,6 +21,8 @@ const MAX_MISSED_SHOWN = 200;
 const MAX_ROOMS_SHOWN = 200;
 /** Rows of the pending block at most (the newest; a line counts the rest). */
 const MAX_PENDING_ROWS = 5;
+/** One bell per this much time at most: a flood of direct messages must not make the terminal ring on and on. */
+const BELL_INTERVAL_MS = 2000;
 
 export async function runTerminal(backend: ChatBackend, opts: ChatUiOptions): Promise<number> {
   const ui = new TerminalUi(backend, opts);
@@ -45,6 +47,7 @@ class TerminalUi {
   /** Messages that had to wait (typed offline, from last time, or cut off): "(delivered)" once acknowledged. */
   private readonly hadToWait = new Set<string>();
   private exitCode = 0;
+  private lastBell = -Infinity;
   private work: Promise<void> = Promise.resolve();
   private readonly listeners: Array<[string, (...a: any[]) => void]> = [];
 
@@ -77,6 +80,13 @@ class TerminalUi {
     const me = this.backend.username;
     if (m.username === me) return false;
     return m.to === me || (m.to === null && mentions(m.content, me));
+  }
+
+  private ring(): void {
+    const now = Date.now();
+    if (!this.bell || now - this.lastBell < BELL_INTERVAL_MS) return;
+    this.lastBell = now;
+    this.screen.bell();
   }
 
   private dim(text: string): string {
@@ -136,7 +146,7 @@ class TerminalUi {
       lines.push(this.fmt(m, { highlight }));
     }
     this.screen.print(lines.join('\n'));
-    if (ring && this.bell) this.screen.bell();
+    if (ring) this.ring();
   }
 
   async run(): Promise<number> {
@@ -153,7 +163,7 @@ class TerminalUi {
       if (info?.missed) return this.missed.push(m);
       const highlight = this.highlighted(m);
       this.screen.print(this.fmt(m, { highlight }));
-      if (highlight && this.bell) this.screen.bell();
+      if (highlight) this.ring();
     });
     this.on('synced', () => {
       this.flushMissed();
