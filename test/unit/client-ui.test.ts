@@ -131,18 +131,28 @@ describe('runChatUi with any backend', () => {
     assert.equal(await bells(false), 0);
   });
 
-  it('/me sends an action; where the backend cannot, /nick, /rooms and /outbox drop say so instead of failing', async () => {
-    const b = new FakeBackend('broadcast');
+  it('/me sends an action line', async () => {
+    const b = new FakeBackend('repeater');
     const t = tty();
     const done = runChatUi(b, { input: t.input, output: t.output, color: false });
     const acked = new Promise((r) => b.once('acked', r));
     t.input.write('/me waves\r');
     await acked;
-    t.input.write('/nick bea\r/rooms\r/outbox drop 1\r/outbox\r/quit\r');
+    t.input.write('/quit\r');
     assert.equal(await done, 0);
     assert.deepEqual(b.sent.map((m) => [m.content, m.action]), [['waves', true]]);
+    assert.match(t.text(), /\* ada waves/);
+  });
+
+  it('where the backend cannot (broadcast mode), /me, /nick, /rooms and /outbox drop say so instead of failing', async () => {
+    const b = new FakeBackend('broadcast');
+    const t = tty();
+    const done = runChatUi(b, { input: t.input, output: t.output, color: false });
+    t.input.write('/me waves\r/nick bea\r/rooms\r/outbox drop 1\r/outbox\r/quit\r');
+    assert.equal(await done, 0);
+    assert.deepEqual(b.sent, [], '/me sent nothing rather than a plain line');
     const text = t.text();
-    assert.match(text, /\* ada waves/);
+    assert.match(text, /\/me: broadcast mode does not carry action lines yet; nothing was sent/);
     assert.match(text, /\/nick: not available in broadcast mode/);
     assert.match(text, /\/rooms: not available in broadcast mode/);
     assert.match(text, /\/outbox drop: not available in broadcast mode/);

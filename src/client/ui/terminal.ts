@@ -249,6 +249,8 @@ class TerminalUi {
       case 'msg':
         return this.say(c.text, { to: c.to });
       case 'me':
+        // Broadcast peers do not carry the flag yet: sent anyway, it would arrive as plain text.
+        if (b.kind !== 'repeater') return this.info('/me: broadcast mode does not carry action lines yet; nothing was sent');
         return this.say(c.text, { action: true });
       case 'topic':
         this.topic = c.subject;
