@@ -19,6 +19,7 @@ import { createLogger } from '../log/index.js';
 import { DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_ROOM } from '../protocol/limits.js';
 import { checkName } from '../protocol/packets.js';
 import { DEFAULT_SERVER_PACKET_LIMITS } from '../protocol/server-packets.js';
+import { REFUSED, describeNetError } from '../client/wrong-server.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
 import { askHidden } from './user.js';
 
@@ -110,13 +111,30 @@ function isRefusal(ev: TrustEvent): boolean {
   return ev.kind !== 'pinned';
 }
 
+/** `host:port`, with brackets around an IPv6 address. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** How the chat UI behaves: --no-bell, and pipe mode's --timeout. */
+export interface ChatUiFlags {
+  bell?: boolean;
+  /** Pipe mode: seconds an unreachable server is waited for once the input has ended (0: for ever). */
+  timeoutSeconds?: number;
+}
+
+/** Pipe mode waits this long for an unreachable server once its input has ended (--timeout). */
+export const PIPE_TIMEOUT_SECONDS = 30;
+
 /** The interactive client (or pipe mode when stdin is not a terminal). Exits the process. */
-export async function runClient(t: ClientTarget): Promise<never> {
+export async function runClient(t: ClientTarget, ui: ChatUiFlags = {}): Promise<never> {
+  // A script's connection (pipe mode) is quiet: nobody sees "deploybot is here / is gone".
+  const pipe = !(process.stdin.isTTY && process.stdout.isTTY);
   const credentials = await logIn(t);
   let warned = false;
   const conn: RepeaterConnection = new RepeaterConnection({
     ...connectionOptions(t),
-    host: t.host, port: t.port, username: t.username, rooms: [t.room], credentials,
+    host: t.host, port: t.port, username: t.username, rooms: [t.room], quiet: pipe, credentials,
     ...(t.tls ? {
       tls: {
         ...t.tls,
@@ -134,7 +152,11 @@ export async function runClient(t: ClientTarget): Promise<never> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
   });
-  const code = await runChatUi(conn, { room: t.room, title: `lab93 · ${t.username}@${t.host}:${t.port} · repeater` });
+  const timeout = ui.timeoutSeconds ?? PIPE_TIMEOUT_SECONDS;
+  const code = await runChatUi(conn, {
+    room: t.room, pipe, address: hostPort(t.host, t.port), title: `lab93 · ${t.username}@${hostPort(t.host, t.port)} · repeater`,
+    ...(ui.bell === false ? { bell: false } : {}), ...(timeout > 0 ? { unreachableTimeoutMs: timeout * 1000 } : {}),
+  });
   process.exit(code);
 }
 
@@ -165,23 +187,35 @@ export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = proc
   conn.on('state', (s: string, detail?: string) => {
     if (s === 'offline' && detail) lastProblem = detail;
   });
+  conn.on('notice', (t: string) => {
+    lastProblem = t;
+  });
+  const where = hostPort(o.host, o.port);
   const result = await new Promise<{ ok: true; id: number | null } | { ok: false; why: string }>((resolve) => {
     let uid = '';
-    conn.on('notice', (t: string) => {
-      lastProblem = t;
-      // The server refused the name or the credentials: waiting will not change that.
-      if (t.startsWith('cannot log in')) {
-        clearTimeout(timer);
-        resolve({ ok: false, why: sanitizeLine(t) });
-      }
-    });
     const timer = setTimeout(() => {
-      resolve({ ok: false, why: `not acknowledged by ${o.host}:${o.port} within ${Math.round(o.timeoutMs / 1000)} s${lastProblem ? ` (${sanitizeLine(lastProblem)})` : ''}` });
+      resolve({ ok: false, why: `not acknowledged by ${where} within ${Math.round(o.timeoutMs / 1000)} s${lastProblem ? ` (${sanitizeLine(describeNetError(lastProblem))})` : ''}` });
     }, o.timeoutMs);
     refused = (why) => {
       clearTimeout(timer);
       resolve({ ok: false, why });
     };
+    // The server refused the name or the credentials: waiting will not change that.
+    conn.on('notice', (t: string) => {
+      if (!t.startsWith('cannot log in')) return;
+      clearTimeout(timer);
+      resolve({ ok: false, why: sanitizeLine(t) });
+    });
+    // Nothing will answer there now (refused, no such host): say so at once, not after the timeout.
+    conn.on('state', (s: string, detail?: string) => {
+      if (s !== 'offline' || detail === undefined || !REFUSED.has(detail)) return;
+      clearTimeout(timer);
+      resolve({ ok: false, why: `cannot connect to ${where}: ${describeNetError(detail)}` });
+    });
+    conn.on('fatal', (reason: string) => {
+      clearTimeout(timer);
+      resolve({ ok: false, why: sanitizeLine(reason) });
+    });
     conn.on('acked', (u: string, m: ChatMessage) => {
       if (u !== uid) return;
       clearTimeout(timer);
@@ -203,8 +237,16 @@ export async function sendOnce(o: SendOptions, err: NodeJS.WritableStream = proc
   return 0;
 }
 
-/** Prints every message received (the missed backlog first) as a JSON line, until a signal. */
-export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<void> {
+/** A first `lab93 tail` prints this many of the newest messages of each room (--last). */
+export const TAIL_LAST_DEFAULT = 20;
+
+/**
+ * Prints every message received as a JSON line, until a signal: on later runs, first what arrived
+ * since the previous run ended (`missed`); on the first run (no cursor yet), the newest `last`
+ * messages of each room. Stops at once with status 1 when the server cannot be reached at the
+ * start, or is not a lab93 server; once it has been connected, it reconnects by itself.
+ */
+export async function runTail(t: ClientTarget & { rooms: string[]; last?: number }): Promise<void> {
   // Its own cursor file: a tail running in the background must not mark messages as seen for
   // the interactive client of the same user.
   const dbPath = clientDbPath(t.host, t.port).replace(/\.db$/, '.tail.db');
@@ -217,14 +259,44 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   } : null;
   const credentials = await logIn(t);
   const conn = new RepeaterConnection({ ...connectionOptions(t), host: t.host, port: t.port, username: t.username, rooms: t.rooms, dbPath, sendStoredOutbox: false, quiet: true, tls, credentials });
+  const firstRun = conn.store.lastSeen(t.username) === null;
   process.stdout.on('error', () => void stop(0));
   const print = pacedWriter(process.stdout, conn);
+  const show = (m: ChatMessage, missed: boolean): void => print(formatJsonLine(m, missed) + '\n');
+  // First run: the backlog (relative to a cursor this tail never had) is replaced by the rooms'
+  // newest messages; live ones wait until those are printed, so the output stays in id order.
+  let held: ChatMessage[] | null = firstRun ? [] : null;
   conn.on('message', (m: ChatMessage, info?: { missed?: boolean }) => {
-    print(formatJsonLine(m, info?.missed ?? false) + '\n');
+    if (held === null) return show(m, info?.missed ?? false);
+    if (!info?.missed) held.push(m);
   });
+  conn.once('synced', () => {
+    if (held === null) return;
+    void firstRunBacklog(conn, t.rooms, t.last ?? TAIL_LAST_DEFAULT).then((recent) => {
+      const printed = new Set<number>();
+      for (const m of recent) {
+        if (m.id !== null) printed.add(m.id);
+        show(m, true);
+      }
+      for (const m of held ?? []) if (m.id === null || !printed.has(m.id)) show(m, false);
+      held = null;
+    });
+  });
+  let connected = false;
+  const where = hostPort(t.host, t.port);
   conn.on('notice', (text: string) => process.stderr.write(`lab93 tail: ${sanitizeLine(text)}\n`));
+  conn.on('fatal', (reason: string) => {
+    process.stderr.write(`lab93 tail: ${sanitizeLine(reason)}\n`);
+    void stop(1);
+  });
   conn.on('state', (s: string, detail?: string) => {
-    if (s === 'offline') process.stderr.write(`lab93 tail: offline${detail ? ` (${sanitizeLine(detail)})` : ''}; reconnecting\n`);
+    if (s === 'online') connected = true;
+    if (s !== 'offline' || stopping) return;
+    if (!connected && detail !== undefined && REFUSED.has(detail)) {
+      process.stderr.write(`lab93 tail: cannot connect to ${where}: ${describeNetError(detail)}\n`);
+      return void stop(1);
+    }
+    process.stderr.write(`lab93 tail: offline${detail ? ` (${sanitizeLine(describeNetError(detail))})` : ''}; reconnecting\n`);
   });
   let stopping = false;
   async function stop(code: number): Promise<void> {
@@ -238,9 +310,45 @@ export async function runTail(t: ClientTarget & { rooms: string[] }): Promise<vo
   await conn.start();
 }
 
+/** The newest `last` messages of each room, merged in id order (a failed room is left out, with a notice). */
+async function firstRunBacklog(conn: RepeaterConnection, rooms: string[], last: number): Promise<ChatMessage[]> {
+  if (last === 0) return [];
+  const all: ChatMessage[] = [];
+  for (const room of rooms) {
+    try {
+      all.push(...(await conn.history(room, last)));
+    } catch (err) {
+      process.stderr.write(`lab93 tail: the history of #${sanitizeLine(room)} could not be read (${sanitizeLine((err as Error).message)})\n`);
+    }
+  }
+  return all.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+}
+
 // ---- command-line wiring ------------------------------------------------------------------
 
-interface TargetFlags { address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string; tls?: boolean; ca?: string; passwordStdin?: boolean }
+interface TargetFlags {
+  address?: string; port?: string; name?: string; room?: string; maxFrame?: string; maxText?: string; tls?: boolean; ca?: string; passwordStdin?: boolean;
+  /** -p was typed (not LAB93_PORT): it may not contradict a port in the address. */
+  portTyped?: boolean;
+}
+interface UiFlags { bell?: boolean; timeout?: string }
+
+/** HOST or HOST:PORT; a port in the address wins over LAB93_PORT, and must agree with a typed -p. */
+function resolveAddress(address: string | undefined, port: string | undefined, portTyped = false): { host: string; port: number } {
+  const fallback = port === undefined ? DEFAULT_PORT : parsePort(port);
+  if (address === undefined) return { host: DEFAULT_HOST, port: fallback };
+  const hp = parseHostPort(address, fallback);
+  if (hp.host === '') throw new UsageError(`the address "${address}" has no host`);
+  if (portTyped && hp.port !== fallback) throw new UsageError(`${address} and -p ${port} name two ports: give the port once`);
+  return hp;
+}
+
+function target(f: TargetFlags): ClientTarget {
+  const limits: ClientLimits = {};
+  if (f.maxFrame !== undefined) limits.maxFrameBytes = atLeast(f.maxFrame, '--max-frame', 1024);
+  if (f.maxText !== undefined) limits.maxTextBytes = atLeast(f.maxText, '--max-text', 1);
+  return { ...resolveAddress(f.address, f.port, f.portTyped), username: resolveUsername(f.name), room: resolveRoom(f.room), limits, tls: clientTlsFromFlags(f) };
+}
 
 /** --tls and --ca (which implies --tls): null for plaintext. */
 export function clientTlsFromFlags(f: { tls?: boolean; ca?: string }): Omit<ClientTlsOptions, 'onTrust'> | null {
@@ -255,35 +363,6 @@ export function clientTlsFromFlags(f: { tls?: boolean; ca?: string }): Omit<Clie
     return { ca };
   }
   return f.tls ? {} : null;
-}
-
-function target(f: TargetFlags): ClientTarget {
-  const limits: ClientLimits = {};
-  if (f.maxFrame !== undefined) limits.maxFrameBytes = atLeast(f.maxFrame, '--max-frame', 1024);
-  if (f.maxText !== undefined) limits.maxTextBytes = atLeast(f.maxText, '--max-text', 1);
-  return {
-    host: f.address ?? DEFAULT_HOST,
-    port: f.port === undefined ? DEFAULT_PORT : parsePort(f.port),
-    username: resolveUsername(f.name),
-    room: resolveRoom(f.room),
-    limits,
-    tls: clientTlsFromFlags(f),
-  };
-}
-
-function atLeast(value: string, flag: string, min: number): number {
-  const n = parsePositiveInt(value, flag);
-  if (n < min) throw new UsageError(`${flag} must be at least ${min}, not "${value}"`);
-  return n;
-}
-
-const MIB = 1024 * 1024;
-
-/** What the client accepts from a server: the same flags for connect, send and tail (docs/security.md, "The terminal client"). */
-function addClientLimitOptions(cmd: Command): Command {
-  return cmd
-    .option('--max-frame <bytes>', `longest line accepted from the server (default ${CLIENT_DEFAULTS.maxFrameBytes / MIB} MiB)`)
-    .option('--max-text <bytes>', `longest message text or subject accepted from the server (default ${DEFAULT_SERVER_PACKET_LIMITS.maxTextBytes / MIB} MiB)`);
 }
 
 /** --tls and --ca, for the root command (`-r -c`) and the client subcommands. */
@@ -301,62 +380,102 @@ async function withPassword<T extends ClientTarget>(t: T, f: TargetFlags): Promi
   return { ...t, password };
 }
 
-/** --name and --room, for the root command (`-r -c`) and the client subcommands. */
-export function addIdentityOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('-n, --name <name>', 'your name in the chat (default: your login name)').env('LAB93_NAME'))
-    .option('--password-stdin', 'a registered name: read its password from standard input (asked on the terminal otherwise; typed once, then a saved token is used)')
-    .addOption(new Option('--room <room>', `room to start in (default ${DEFAULT_ROOM})`).env('LAB93_ROOM'));
+/** The flags of `cmd` with `portTyped` set when -p came from the command line. */
+function withSource<F extends TargetFlags>(f: F, cmd: Command): F {
+  return { ...f, portTyped: cmd.getOptionValueSource('port') === 'cli' };
 }
 
-function addTargetOptions(cmd: Command): Command {
+function uiFlags(f: UiFlags): ChatUiFlags {
+  return { ...(f.bell === false ? { bell: false } : {}), ...(f.timeout !== undefined ? { timeoutSeconds: parsePositiveInt(f.timeout, '--timeout') } : {}) };
+}
+
+function atLeast(value: string, flag: string, min: number): number {
+  const n = parsePositiveInt(value, flag);
+  if (n < min) throw new UsageError(`${flag} must be at least ${min}, not "${value}"`);
+  return n;
+}
+
+const MIB = 1024 * 1024;
+
+/** What the client accepts from a server: the same flags for connect, send and tail (docs/security.md, "The terminal client"). */
+function addClientLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-frame <bytes>', `longest line accepted from the server (default ${CLIENT_DEFAULTS.maxFrameBytes / MIB} MiB)`)
+    .option('--max-text <bytes>', `longest message text or subject accepted from the server (default ${DEFAULT_SERVER_PACKET_LIMITS.maxTextBytes / MIB} MiB)`);
+}
+
+/** What --name and --room mean for a command: joining, posting or following differ. */
+export interface IdentityHelp {
+  name?: string;
+  room?: string;
+}
+
+/** --name and --room, for the root command (`-r -c`, `-b`) and the client subcommands. */
+export function addIdentityOptions(cmd: Command, help: IdentityHelp = {}): Command {
+  return cmd
+    .addOption(new Option('-n, --name <name>', `${help.name ?? 'your name in the chat'} (default: your login name)`).env('LAB93_NAME'))
+    .option('--password-stdin', 'a registered name: read its password from standard input (asked on the terminal otherwise; typed once, then a saved token is used)')
+    .addOption(new Option('--room <room>', `${help.room ?? 'room to start in'} (default ${DEFAULT_ROOM})`).env('LAB93_ROOM'));
+}
+
+/** The interactive client's own flags (root command and `connect`). */
+export function addChatUiOptions(cmd: Command): Command {
+  return cmd.option('--no-bell', 'do not ring the terminal bell for direct messages and mentions of your name');
+}
+
+function addTargetOptions(cmd: Command, help: IdentityHelp, verb: string): Command {
   return addClientTlsOptions(addClientLimitOptions(addIdentityOptions(
     cmd
-      .addOption(new Option('-a, --address <host>', `server to connect to (default ${DEFAULT_HOST})`).env('LAB93_ADDRESS'))
-      .addOption(new Option('-p, --port <port>', `server port (default ${DEFAULT_PORT})`).env('LAB93_PORT')),
+      .addOption(new Option('-a, --address <host[:port]>', `server to ${verb}, HOST or HOST:PORT (default ${DEFAULT_HOST})`).env('LAB93_ADDRESS'))
+      .addOption(new Option('-p, --port <port>', `server port when the address has none (default ${DEFAULT_PORT})`).env('LAB93_PORT')),
+    help,
   )));
 }
 
 /** `lab93 -r -c`: the root command's flags, already parsed. */
-export async function startClientFromFlags(f: TargetFlags): Promise<never> {
+export async function startClientFromFlags(f: TargetFlags & UiFlags): Promise<never> {
   const t = target(f);
   // No -a (nor LAB93_ADDRESS): find the server on the LAN by mDNS (src/peer/find-server.ts).
   if (f.address === undefined) {
     const { findServerOnLan } = await import('../peer/find-server.js');
     // A server that announces a certificate is dialled over TLS and must present it.
     const found = await findServerOnLan({ tls: t.tls ?? null });
-    return runClient(await withPassword({ ...t, host: found.host, port: found.port, tls: found.tls }, f));
+    return runClient(await withPassword({ ...t, host: found.host, port: found.port, tls: found.tls }, f), uiFlags(f));
   }
-  return runClient(await withPassword(t, f));
+  return runClient(await withPassword(t, f), uiFlags(f));
 }
 
 /** Adds `connect`, `send` and `tail` to the program. */
 export function registerClientCommands(program: Command): void {
-  addClientTlsOptions(addClientLimitOptions(addIdentityOptions(
+  addClientTlsOptions(addChatUiOptions(addClientLimitOptions(addIdentityOptions(
     program
       .command('connect')
       .description('join the room hosted on HOST (same as -r -c -a HOST -p PORT)')
       .argument('<host[:port]>', `server, port ${DEFAULT_PORT} unless given`)
       .addOption(new Option('-p, --port <port>', `server port when HOST has none (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
+      .option('--timeout <seconds>', `piped input: once it has ended, how long an unreachable server is waited for before exiting 1 (default ${PIPE_TIMEOUT_SECONDS}; 0 waits for ever)`)
       .addHelpText('after', '\nExamples:\n  lab93 connect lab-pc\n  lab93 connect 192.168.1.20:6000 --name ada --room physics\n  lab93 connect lab-pc --tls           (TLS; the server\'s certificate is pinned on first use)\n  printf "hi\\n" | lab93 connect lab-pc   (pipe mode: one message per line)\n'),
-  ))).action(async (hostPort: string, f: TargetFlags) => {
-    const { host, port } = parseHostPort(hostPort, f.port === undefined ? DEFAULT_PORT : parsePort(f.port));
-    return runClient(await withPassword({ ...target(f), host, port }, f));
+  )))).action(async (hostPort: string, flags: TargetFlags & UiFlags, cmd: Command) => {
+    const f = withSource(flags, cmd);
+    return runClient(await withPassword(target({ ...f, address: hostPort }), f), uiFlags(f));
   });
 
   addTargetOptions(
     program
       .command('send')
-      .description('post one message; exits 0 once the server has stored it')
+      .summary('post one message, exit 0 once it is stored')
+      .description('post one message; exits 0 once the server has stored it, 1 at once if nothing answers there')
       .argument('<text...>', 'the message ("-" reads it from standard input)')
       .option('--subject <subject>', 'a subject for the message')
-      .option('--to <user>', 'a direct message to this user')
-      .option('--timeout <seconds>', 'give up after this long (default 10)')
-      .addHelpText('after', '\nExamples:\n  lab93 send -a lab-pc "build finished"\n  lab93 send -a lab-pc --subject CI --room builds "tests passed"\n  make 2>&1 | tail -5 | lab93 send -a lab-pc -\n'),
-  ).action(async (words: string[], f: TargetFlags & { subject?: string; to?: string; timeout?: string }) => {
-    let text = words.join(' ');
-    if (text === '-' && f.passwordStdin) throw new UsageError('send: "-" and --password-stdin both want standard input; log in once with --password-stdin, the saved token does the rest');
+      .option('--to <user>', 'a direct message to this user instead of the room')
+      .option('--timeout <seconds>', 'give up when not acknowledged within this long (default 10)')
+      .addHelpText('after', '\nExamples:\n  lab93 send -a lab-pc "build finished"\n  lab93 send -a lab-pc:6000 --subject CI --room builds "tests passed"\n  make 2>&1 | tail -5 | lab93 send -a lab-pc -\n'),
+    { name: 'name to post as', room: 'room to post to' },
+    'post to',
+  ).action(async (words: string[], flags: TargetFlags & { subject?: string; to?: string; timeout?: string }, cmd: Command) => {
+    const f = withSource(flags, cmd);
     const t = await withPassword(target(f), f);
+    let text = words.join(' ');
     if (text === '-') text = (await readAll(process.stdin)).replace(/\r?\n$/, '');
     if (text.trim() === '') throw new UsageError('send: the message is empty');
     const to = f.to === undefined ? null : checkTo(f.to);
@@ -367,12 +486,17 @@ export function registerClientCommands(program: Command): void {
   addTargetOptions(
     program
       .command('tail')
-      .description('print messages as JSON lines (the missed backlog first), until interrupted')
-      .addHelpText('after', '\nEach line: {"id","uid","username","room","to","subject","content","timestamp","missed"}.\nExamples:\n  lab93 tail -a lab-pc\n  lab93 tail -a lab-pc --room lobby,physics | jq -r .content\n'),
-  ).action(async (f: TargetFlags) => {
+      .summary('print messages as JSON lines, until interrupted')
+      .description(`print messages as JSON lines until interrupted: first the newest ${TAIL_LAST_DEFAULT} of each room (first run) or what arrived since the last run, then each new one`)
+      .option('--last <n>', `first run only: how many of each room's newest messages to print first (default ${TAIL_LAST_DEFAULT}; 0 starts from now)`)
+      .addHelpText('after', '\nEach line: {"id","uid","username","room","to","subject","content","timestamp","missed","action"}.\nLater runs print what arrived since the previous one ended (missed: true), then follow.\nExamples:\n  lab93 tail -a lab-pc\n  lab93 tail -a lab-pc:6000 --room lobby,physics | jq -r .content\n'),
+    { name: 'name to read as (its direct messages are included)', room: 'rooms to follow, comma-separated' },
+    'follow',
+  ).action(async (flags: TargetFlags & { last?: string }, cmd: Command) => {
+    const f = withSource(flags, cmd);
     const t = await withPassword(target({ ...f, room: undefined }), f);
     const rooms = (f.room ?? DEFAULT_ROOM).split(',').filter((r) => r !== '').map((r) => resolveRoom(r));
-    await runTail({ ...t, rooms });
+    await runTail({ ...t, rooms, ...(f.last !== undefined ? { last: parsePositiveInt(f.last, '--last') } : {}) });
   });
 }
 

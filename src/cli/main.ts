@@ -7,16 +7,16 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { serverDbPath } from '../config/paths.js';
 import { parseClusterFlags, runServer } from './server.js';
-import { addClientTlsOptions, addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
+import { addChatUiOptions, addClientTlsOptions, addIdentityOptions, registerClientCommands, startClientFromFlags } from './client.js';
 import { registerCertCommand } from './cert.js';
 import { registerPinsCommand } from './pins.js';
 import { addServerTlsOptions, serverTlsFromFlags, type ServerTlsFlags } from './server-tls.js';
 import { addClassicServerOptions, classicHook, registerClassicCommands, type ClassicServerFlags } from './classic.js';
 import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './peer.js';
-import { chooseMode } from './mode.js';
+import { chooseMode, strayWords } from './mode.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { registerUserCommand } from './user.js';
-import { UsageError, parsePort, parsePositiveInt } from './usage.js';
+import { UsageError, parsePort, parsePositiveInt, plainOptionDescription } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
 const EXAMPLES = `
@@ -104,17 +104,22 @@ export function buildProgram(): Command {
     .exitOverride()
     .enablePositionalOptions()
     .showSuggestionAfterError()
+    // Defaults and env variables as people read them (no JSON quotes); inherited by the subcommands.
+    .configureHelp({ optionDescription: plainOptionDescription })
     .addHelpText('after', EXAMPLES)
     .option('-r, --repeater', 'client/server mode: a server relays and stores messages')
     .option('-b, --broadcast', 'serverless mode: peers on the LAN find each other')
     .option('-m, --mode <mode>', 'repeater or broadcast (same as -r or -b)')
     .option('-s, --server', 'with -r: host the room')
     .option('-c, --client', 'with -r: join a room');
-  addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join (default: find it on the LAN)');
+  addServerOptions(program, 'with -s: address to listen on (default 0.0.0.0); with -c: the server to join, HOST or HOST:PORT (default: find it on the LAN)');
   addIdentityOptions(program);
   addClientTlsOptions(program);
+  addChatUiOptions(program);
   addPeerOnlyOptions(program);
-  program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }) => {
+  program.action(async (opts: ServerFlags & { repeater?: boolean; broadcast?: boolean; mode?: string; server?: boolean; client?: boolean }, cmd: Command) => {
+    const stray = strayWords(cmd.args, opts, program.commands.map((c) => c.name()));
+    if (stray) throw stray;
     const mode = chooseMode(opts);
     if (mode === 'server') return startServer(opts);
     if (mode === 'client') return startClientFromFlags(opts as typeof opts & { name?: string; room?: string });
@@ -128,6 +133,9 @@ export function buildProgram(): Command {
   registerCertCommand(program);
   registerPinsCommand(program);
   registerUserCommand(program);
+  // Words the root does not know reach its action (strayWords explains them); set last, so the
+  // subcommands keep commander's own "too many arguments".
+  program.allowExcessArguments();
   return program;
 }
 

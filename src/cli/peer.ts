@@ -19,7 +19,8 @@ import { interfaceFilter } from '../peer/interfaces.js';
 import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
 import type { PeerStoredMessage } from '../peer/peer-store.js';
-import { addIdentityOptions, resolveUsername } from './client.js';
+import { addChatUiOptions, addIdentityOptions, resolveUsername } from './client.js';
+import { BROADCAST_PIPE_REFUSAL, stdinIsPiped } from './mode.js';
 import { claimDatabase } from './owner.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
@@ -27,7 +28,7 @@ import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.
 export interface PeerFlags {
   address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
   name?: string; room?: string;
-  peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string;
+  peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string; bell?: boolean;
   maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
 }
 
@@ -45,7 +46,7 @@ export function addPeerOnlyOptions(cmd: Command): Command {
   return cmd
     .option('--peer <host:port>', 'with -b: also keep a link to this peer (repeatable; for networks without multicast)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-discovery', 'with -b: do not announce or look for peers with mDNS')
-    .option('--headless', 'with -b: no chat UI; run as a relay node and log (also when stdin is not a terminal)')
+    .option('--headless', 'with -b: no chat UI; run as a relay node and log (also when stdin is /dev/null; piped input is refused)')
     .option('--history-window <n>', `with -b: messages of the past a newcomer receives (default ${DEFAULT_PEER_OPTIONS.historyWindow})`)
     .option('--link-timeout <seconds>', `with -b: silence before a peer link is given up (default ${DEFAULT_PEER_OPTIONS.linkTimeoutMs / 1000})`)
     .option('--max-store <n>', `with -b: messages kept; past it the oldest of other peers are pruned, never your own (default ${DEFAULT_PEER_OPTIONS.maxStore}; 0: no limit)`)
@@ -81,7 +82,7 @@ Examples:
   lab93 peer --peer 10.0.0.7:5190    also link to that peer by hand (no multicast there)
   lab93 peer --headless              a relay node for a service manager (logs, no UI)
 `);
-  addPeerOnlyOptions(addIdentityOptions(cmd)).action((f: PeerFlags) => startPeerFromFlags(f));
+  addChatUiOptions(addPeerOnlyOptions(addIdentityOptions(cmd))).action((f: PeerFlags) => startPeerFromFlags(f));
 }
 
 /** The first port from `start` that can be bound (the peer's default store is named after it). */
@@ -110,6 +111,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   });
   const historyWindow = f.historyWindow === undefined ? undefined : parsePositiveInt(f.historyWindow, '--history-window');
   const linkTimeout = f.linkTimeout === undefined ? undefined : parsePositiveInt(f.linkTimeout, '--link-timeout');
+  if (f.headless !== true && stdinIsPiped()) throw new UsageError(BROADCAST_PIPE_REFUSAL);
   const headless = f.headless === true || !process.stdin.isTTY;
   const port = askedPort === 0 ? 0 : await findFreePort(host, askedPort, DEFAULT_PEER_OPTIONS.portSearch);
   // Port 0 (ephemeral) gets a store of its own per process: no identity to keep across runs.
@@ -138,7 +140,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });
   const { runChatUi } = await import('../client/ui/index.js');
   const backend = new PeerBackend(node, [room]);
-  const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})` });
+  const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})`, ...(f.bell === false ? { bell: false } : {}) });
   process.exit(code);
 }
 

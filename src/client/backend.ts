@@ -21,6 +21,8 @@ export interface ChatMessage {
   timestamp: number;
   /** Sent by a guest on a server where accounts are in use (the UI marks it). */
   guest?: boolean;
+  /** An action line (`/me waves`): shown as "* alice waves". Absent on ordinary messages. */
+  action?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -28,6 +30,27 @@ export interface OutgoingMessage {
   subject?: string | null;
   room: string;
   to?: string | null;
+  action?: boolean;
+}
+
+/** One of our messages not acknowledged yet (`/outbox`). */
+export interface QueuedMessage {
+  uid: string;
+  content: string;
+  subject: string | null;
+  room: string;
+  to: string | null;
+  action: boolean;
+  /** When it was typed, Unix seconds. */
+  created: number;
+  /** On the wire and waiting for its ack (cannot be taken back), rather than waiting to be sent. */
+  sending: boolean;
+}
+
+/** A room on the server and how many people are in it (`/rooms`). */
+export interface RoomInfo {
+  room: string;
+  users: number;
 }
 
 export type BackendState = 'connecting' | 'online' | 'offline';
@@ -46,7 +69,9 @@ export interface ScanEntry {
  * - 'message' (m: ChatMessage, info: { missed: boolean }): a message from someone else (or from
  *   this user's other connections); `missed` for the backlog received on (re)connect.
  *   Each message is emitted once, ever: the backend dedupes by key.
- * - 'acked' (uid: string, m: ChatMessage): one of our messages is stored.
+ * - 'acked' (uid: string, m: ChatMessage, info?: { recipientSeen?: boolean }): one of our messages
+ *   is stored; for a direct message, `recipientSeen: false` when the server has never seen the
+ *   recipient's name (a typo, most likely: the message waits for that name).
  * - 'failed' (uid: string, reason: string): one of our messages was refused for good (too large,
  *   a bad field…) and dropped from the queue; pendingCount() no longer counts it. Optional:
  *   a backend that never refuses need not emit it.
@@ -54,6 +79,8 @@ export interface ScanEntry {
  * - 'state' (state: BackendState, detail?: string): connection state changed.
  * - 'synced' (info: { missed: number }): the backlog after a (re)connect is complete.
  * - 'notice' (text: string): something the user should read (a server error, a warning).
+ * - 'fatal' (reason: string): the backend gave up for good and will not reconnect (the address
+ *   answers, but it is not a lab93 chat server); queued messages stay queued. Optional.
  */
 export interface ChatBackend extends EventEmitter {
   readonly kind: 'repeater' | 'broadcast';
@@ -64,6 +91,17 @@ export interface ChatBackend extends EventEmitter {
   send(m: OutgoingMessage): string;
   /** Messages queued but not acknowledged yet. */
   pendingCount(): number;
+  /** The queued messages, oldest first. Optional (a backend that stores at once has none to show). */
+  queued?(): QueuedMessage[];
+  /**
+   * Takes a queued message back: 'dropped'; 'sending' when it is on the wire already (it may be
+   * stored any moment, so it cannot be taken back); 'gone' when it is not queued (any more).
+   */
+  dropQueued?(uid: string): 'dropped' | 'sending' | 'gone';
+  /** The rooms with people in them, most populated first, and how many more were left out. */
+  listRooms?(): Promise<{ rooms: RoomInfo[]; more: number }>;
+  /** Goes on under another name (reconnecting as it); only with nothing queued. */
+  rename?(username: string): void;
   join(room: string): Promise<void>;
   leave(room: string): Promise<void>;
   who(room: string): Promise<string[]>;

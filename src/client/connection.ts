@@ -29,11 +29,11 @@ import { clientDbPath } from '../config/paths.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { DEFAULT_ROOM } from '../protocol/limits.js';
-import type { AckPacket, ErrorPacket, HistoryPacket, MessagePacket, SyncedPacket, WelcomePacket, WhoPacket } from '../protocol/packets.js';
+import type { AckPacket, ErrorPacket, HistoryPacket, MessagePacket, RoomsPacket, SyncedPacket, WelcomePacket, WhoPacket } from '../protocol/packets.js';
 import {
   DEFAULT_SERVER_PACKET_LIMITS, describeServerPacketError, parseServerPacket, type ServerPacketLimits, type ValidServerPacket,
 } from '../protocol/server-packets.js';
-import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage } from './backend.js';
+import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, QueuedMessage, RoomInfo } from './backend.js';
 import { backoffDelay, systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { HelloCredentials } from './credentials.js';
 import { LocalStore, type OutboxEntry } from './local-store.js';
@@ -41,6 +41,7 @@ import { NoticeThrottle } from './notice-throttle.js';
 import { PendingRequests, type Answer } from './requests.js';
 import { sanitizeLine } from './sanitize.js';
 import { DIALLED, describeDialError, dial, type ClientTlsOptions } from './transport.js';
+import { wrongServerLine } from './wrong-server.js';
 
 /** Debug logging of the client; a pino logger fits. */
 export interface ClientLog {
@@ -134,12 +135,17 @@ const REQUEST_ERRORS = new Set(['bad_packet', 'too_many_rooms', 'not_in_room', '
 
 /** `accounts`: the server has accounts in use, so a message not sent from one is a guest's. */
 export function packetToChat(p: MessagePacket, accounts = false): ChatMessage {
-  return {
+  const m: ChatMessage = {
     key: `r:${p.id}`, id: p.id, uid: p.uid ?? null, username: p.username, subject: p.subject ?? null,
     content: p.content, room: p.room ?? DEFAULT_ROOM, to: p.to ?? null, timestamp: p.timestamp,
     ...(accounts && p.verified !== true ? { guest: true } : {}),
   };
+  if (p.action) m.action = true;
+  return m;
 }
+
+/** Bytes kept of what arrives before `welcome`, to tell what answered when it is not lab93. */
+const PRE_WELCOME_KEEP = 256;
 
 /** Faults further apart than this start the backoff from the bottom again. */
 const FAULT_MEMORY_MS = 60_000;
@@ -149,8 +155,9 @@ const FAULTS = { one: 'fault handling what the server sent', many: 'faults handl
 /** A lab93 repeater server as a ChatBackend. Events are those of ChatBackend. */
 export class RepeaterConnection extends EventEmitter implements ChatBackend {
   readonly kind = 'repeater' as const;
-  readonly username: string;
+  private _username: string;
   private readonly quiet: boolean;
+  private readonly sendStoredOutbox: boolean;
   readonly host: string;
   readonly port: number;
   readonly store: LocalStore;
@@ -196,11 +203,22 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private loginRetryMs = 0;
   /** We logged into an account, or saw a message from one: guests are worth marking. */
   private accountsInUse = false;
+  /** The hello frame as sent on this connection, and what came back before `welcome`. */
+  private helloSent: Buffer = Buffer.alloc(0);
+  private preWelcome: Buffer[] = [];
+  private preWelcomeBytes = 0;
+  /** A lab93 frame arrived on this connection: whatever else it sends, it speaks the protocol. */
+  private spokeLab93 = false;
+  /** Set once the address turned out not to be a lab93 server: no more reconnecting. */
+  private fatalReason: string | null = null;
+  /** /nick: this close is ours, reconnect at once under the new name. */
+  private renaming = false;
 
   constructor(opts: RepeaterOptions) {
     super();
-    this.username = opts.username;
+    this._username = opts.username;
     this.quiet = opts.quiet === true;
+    this.sendStoredOutbox = opts.sendStoredOutbox !== false;
     this.host = opts.host;
     this.port = opts.port;
     this.clock = opts.clock ?? systemClock;
@@ -226,13 +244,20 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.credentials = opts.credentials;
     this.ownsStore = opts.store === undefined;
     this.store = opts.store ?? new LocalStore(opts.dbPath ?? clientDbPath(opts.host, opts.port));
-    if (opts.sendStoredOutbox !== false) {
-      for (const entry of this.store.outbox(this.username)) this.outbox.set(entry.uid, { entry, inflight: false });
-    }
+    this.loadStoredOutbox();
+  }
+
+  private loadStoredOutbox(): void {
+    if (!this.sendStoredOutbox) return;
+    for (const entry of this.store.outbox(this.username)) this.outbox.set(entry.uid, { entry, inflight: false });
   }
 
   get state(): BackendState {
     return this._state;
+  }
+
+  get username(): string {
+    return this._username;
   }
 
   /** The rooms this connection is in (or will be, once online). */
@@ -254,14 +279,18 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   }
 
   private connect(): void {
-    if (this.closing) return;
+    if (this.closing || this.fatalReason !== null) return;
     this.reconnectTimer = null;
     this.phase = 'connecting';
+    this.preWelcome = [];
+    this.preWelcomeBytes = 0;
+    this.spokeLab93 = false;
     const socket = dial({ host: this.host, port: this.port, tls: this.tls });
     this.socket = socket;
     socket.setNoDelay(true);
     const splitter = new LineSplitter(this.o.maxFrameBytes);
     this.connectTimer = this.clock.setTimeout(() => {
+      // Bytes but no lab93 frame by now: something else answered (onClosed tells what).
       this.lastError = 'no answer from the server';
       socket.destroy();
     }, this.o.connectTimeoutMs);
@@ -272,7 +301,8 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
         this.lastInbound = this.clock.now();
         const last = this.store.lastSeen(this.username);
         this.sentSince = last;
-        this.write({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}), ...this.credentials?.fields() });
+        this.helloSent = encodeFrame({ type: 'hello', username: this.username, since: last, rooms: [...this.rooms], client: 'lab93-terminal/1', ...(this.quiet ? { quiet: true } : {}), ...this.credentials?.fields() }, 'base64');
+        socket.write(this.helloSent);
       });
     });
     socket.on('data', (chunk: Buffer) => {
@@ -280,6 +310,10 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       this.guard(socket, () => {
         this.lastInbound = this.clock.now();
         this.pingSent = false;
+        if (this.phase === 'hello' && this.preWelcomeBytes < PRE_WELCOME_KEEP) {
+          this.preWelcome.push(chunk.subarray(0, PRE_WELCOME_KEEP - this.preWelcomeBytes));
+          this.preWelcomeBytes += Math.min(chunk.length, PRE_WELCOME_KEEP - this.preWelcomeBytes);
+        }
         const r = splitter.push(chunk);
         for (const line of r.lines) {
           if (socket.destroyed) break;
@@ -332,12 +366,25 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     }
   }
 
+  /**
+   * Not a lab93 server: the connection is closed and not redialled, since it would answer the
+   * same way forever (issue 11, item 5). Queued messages stay in the outbox.
+   */
+  private wrongServer(): void {
+    this.fatalReason = wrongServerLine(this.host, this.port, Buffer.concat(this.preWelcome), this.helloSent);
+    this.socket?.destroy();
+  }
+
   private onClosed(): void {
     this.socket = null;
     try {
       this.flushInbound();
     } catch {
       this.inbound = []; // not stored: fetched again by the next catch-up
+    }
+    // Bytes before any welcome and not one lab93 frame among them (a partial line, a timeout).
+    if (this.phase === 'hello' && this.preWelcomeBytes > 0 && !this.spokeLab93 && this.fatalReason === null && !this.closing) {
+      this.fatalReason = wrongServerLine(this.host, this.port, Buffer.concat(this.preWelcome), this.helloSent);
     }
     const wasOnline = this.phase === 'syncing' || this.phase === 'ready';
     this.phase = this.closing ? 'closed' : 'idle';
@@ -347,6 +394,21 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     this.inflight = 0;
     this.pending.failAll(new OfflineError('the connection to the server was lost'));
     if (this.closing) return;
+    if (this.fatalReason !== null) {
+      this.lastError = '';
+      // 'fatal' first: a front end that is leaving does not announce a reconnect.
+      this.emit('fatal', this.fatalReason);
+      this.setState('offline', this.fatalReason);
+      return;
+    }
+    if (this.renaming) {
+      // Our own close for /nick: straight back, under the new name, no offline notice.
+      this.renaming = false;
+      this.lastError = '';
+      this.setState('connecting');
+      this.reconnectTimer = this.clock.setTimeout(() => this.connect(), 0);
+      return;
+    }
     const detail = this.lastError || (wasOnline ? 'connection closed' : 'could not connect');
     this.lastError = '';
     this.setState('offline', detail);
@@ -392,6 +454,13 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private onFrame(line: Buffer): void {
     if (line.length === 0) return;
     const d = decodeFrame(line, 'base64');
+    if (this.phase === 'hello' && !this.spokeLab93) {
+      // The first line of the answer to hello decides whether this is a lab93 server at all:
+      // not a frame, or our own hello echoed back, and it is something else.
+      const echo = this.helloSent.length > 0 && line.equals(this.helloSent.subarray(0, this.helloSent.length - 1));
+      if (!d.ok || echo) return this.wrongServer();
+      this.spokeLab93 = true;
+    }
     if (!d.ok) return this.badFrame(d.message);
     const r = parseServerPacket(d.value, this.packetLimits);
     if (r.kind === 'ignored') return;
@@ -431,6 +500,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
       case 'left':
       case 'who':
       case 'history':
+      case 'rooms':
         return this.pending.answer(p);
     }
   }
@@ -509,20 +579,22 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     const q = this.outbox.get(p.uid);
     if (!q) return;
     const k = q.entry.packet;
-    this.acknowledged({
+    const m: ChatMessage = {
       key: `r:${p.id}`, id: p.id, uid: k.uid, username: this.username, subject: k.subject ?? null, content: k.content,
       room: k.room, to: k.to ?? null, timestamp: p.timestamp,
-    });
+    };
+    if (k.action) m.action = true;
+    this.acknowledged(m, p.recipient_seen !== undefined ? { recipientSeen: p.recipient_seen } : {});
   }
 
-  private acknowledged(m: ChatMessage): void {
+  private acknowledged(m: ChatMessage, info: { recipientSeen?: boolean } = {}): void {
     const q = this.outbox.get(m.uid!);
     if (!q) return;
     this.store.acknowledge(m);
     this.outbox.delete(m.uid!);
     if (q.inflight) this.inflight--;
     this.retryStreak = 0;
-    this.emit('acked', m.uid!, m);
+    this.emit('acked', m.uid!, m, info);
     this.pump();
   }
 
@@ -590,6 +662,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (m.content.length === 0) throw new Error('a message needs some text');
     const uid = randomUUID();
     const packet: OutboxEntry['packet'] = { type: 'message', uid, content: m.content, subject: m.subject ?? null, room: m.room, to: m.to ?? null };
+    if (m.action) packet.action = true;
     const entry: OutboxEntry = { uid, packet, created: this.clock.now() / 1000 };
     this.store.outboxAdd(this.username, entry);
     this.outbox.set(uid, { entry, inflight: false });
@@ -601,11 +674,53 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     return this.outbox.size;
   }
 
-  private request<A extends Answer>(packet: Record<string, unknown> & { type: string; room: string }, answer: A['type']): Promise<A> {
+  queued(): QueuedMessage[] {
+    return [...this.outbox.values()].map(({ entry, inflight }) => ({
+      uid: entry.uid, content: entry.packet.content, subject: entry.packet.subject, room: entry.packet.room,
+      to: entry.packet.to, action: entry.packet.action === true, created: entry.created, sending: inflight,
+    }));
+  }
+
+  dropQueued(uid: string): 'dropped' | 'sending' | 'gone' {
+    const q = this.outbox.get(uid);
+    if (!q) return 'gone';
+    if (q.inflight) return 'sending';
+    this.outbox.delete(uid);
+    this.store.outboxRemove(uid);
+    return 'dropped';
+  }
+
+  /**
+   * /nick: goes on as `username`, reconnecting at once. Refused while messages are queued: they
+   * were typed as the old name, and sent again under a new one a uid no longer protects them
+   * from being stored twice.
+   */
+  rename(username: string): void {
+    if (username === this._username) return;
+    if (this.outbox.size > 0) throw new Error(`${this.outbox.size} message(s) still wait to be sent as ${this._username}`);
+    this._username = username;
+    this.loadStoredOutbox();
+    this.attempt = 0;
+    if (this.socket) {
+      this.renaming = true;
+      this.socket.destroy();
+    } else if (this.reconnectTimer !== null) {
+      this.clock.clearTimeout(this.reconnectTimer);
+      this.connect();
+    }
+  }
+
+  private request<A extends Answer>(packet: Record<string, unknown> & { type: string }, answer: A['type'], room = typeof packet.room === 'string' ? packet.room : ''): Promise<A> {
     if (!this.online) return Promise.reject(new OfflineError('offline'));
-    const answered = this.pending.wait<A>(answer, packet.room, () => new OfflineError(`no answer to ${packet.type} from the server`));
+    const answered = this.pending.wait<A>(answer, room, () => new OfflineError(`no answer to ${packet.type} from the server`));
     this.write(packet);
     return answered;
+  }
+
+  async listRooms(): Promise<{ rooms: RoomInfo[]; more: number }> {
+    if (!this.online) throw new OfflineError('offline: the server is needed to list its rooms');
+    const p = await this.request<RoomsPacket>({ type: 'rooms' }, 'rooms');
+    return { rooms: p.rooms, more: p.more ?? 0 };
   }
 
   async join(room: string): Promise<void> {

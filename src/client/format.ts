@@ -4,6 +4,7 @@
  */
 import type { ChatMessage } from './backend.js';
 import { safeJson, sanitize, sanitizeLine } from './sanitize.js';
+import { textWidth, wrapText } from './ui/width.js';
 
 export interface FormatOptions {
   /** The room the user is looking at: its name is not repeated on every line. */
@@ -14,10 +15,14 @@ export interface FormatOptions {
   now?: number;
   /** ANSI colours (a TTY without NO_COLOR). */
   color?: boolean;
-  /** Appended to the first line, e.g. " (queued)"; not sanitised, it is ours. */
+  /** Plain text appended to the message, e.g. " (delivered)"; dimmed with colours. */
   suffix?: string;
   /** Local time zone by default; tests pass 'UTC'. */
   timeZone?: string;
+  /** Terminal columns: long lines are wrapped to it, under the text. Unset: no wrapping. */
+  width?: number;
+  /** A direct message to the user, or a mention of their name: shown in bold (with colours). */
+  highlight?: boolean;
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -50,31 +55,74 @@ function nameColor(name: string): number {
   return COLORS[h % COLORS.length]!;
 }
 
-/** Continuation lines of multi-line content are indented under the first. */
-export const CONTINUATION_INDENT = '      ';
+/** Continuation rows never start further right than this (a long head would leave no room). */
+const MAX_INDENT = 30;
 
 /**
  * One message for the terminal: time, room when not the current one, sender (→ recipient for a
- * direct message), subject in brackets, content; further lines of the content indented.
- * Returns the text without a trailing newline.
+ * direct message), subject in brackets, content. An action (`/me`) reads "* bob waves". Further
+ * lines of the content, and the rows of a line longer than `width`, start under the first
+ * character of the text, not under the time. Returns the text without a trailing newline.
  */
 export function formatMessage(m: ChatMessage, o: FormatOptions): string {
-  const time = paint(formatTime(m.timestamp, o.now, o.timeZone), 2, o.color);
+  const plainTime = formatTime(m.timestamp, o.now, o.timeZone);
   const user = sanitizeLine(m.username);
-  let head = time + ' ';
-  if (m.room !== o.currentRoom && m.to === null) head += paint(`#${sanitizeLine(m.room)}`, 1, o.color) + ' ';
-  head += paint(user, nameColor(user), o.color);
+  let head = paint(plainTime, 2, o.color) + ' ';
+  let plainHead = plainTime + ' ';
+  if (m.room !== o.currentRoom && m.to === null) {
+    const room = `#${sanitizeLine(m.room)}`;
+    head += paint(room, 1, o.color) + ' ';
+    plainHead += room + ' ';
+  }
+  if (m.action) {
+    head += '* ';
+    plainHead += '* ';
+  }
+  head += paint(user, o.highlight ? `1;7;${nameColor(user)}` : nameColor(user), o.color);
+  plainHead += user;
   // Not logged into an account: anyone could have used this name.
-  if (m.guest) head += paint(' (guest)', 2, o.color);
+  if (m.guest) {
+    head += paint(' (guest)', 2, o.color);
+    plainHead += ' (guest)';
+  }
   if (m.to !== null) {
     const to = sanitizeLine(m.to);
-    head += ` → ${o.me !== undefined && m.to === o.me ? 'you' : paint(to, nameColor(to), o.color)}`;
+    const shown = o.me !== undefined && m.to === o.me ? 'you' : to;
+    head += ` → ${shown === 'you' ? 'you' : paint(to, nameColor(to), o.color)}`;
+    plainHead += ` → ${shown}`;
   }
-  if (m.subject) head += ' ' + paint(`[${sanitizeLine(m.subject)}]`, 1, o.color);
+  if (m.subject) {
+    const subject = `[${sanitizeLine(m.subject)}]`;
+    head += ' ' + paint(subject, 1, o.color);
+    plainHead += ' ' + subject;
+  }
+  const sep = m.action ? ' ' : ': ';
+  head += sep;
+  plainHead += sep;
+  const indentWidth = Math.min(textWidth(plainHead), MAX_INDENT, o.width !== undefined ? Math.floor(o.width / 2) : MAX_INDENT);
+  const indent = ' '.repeat(indentWidth);
   const lines = sanitize(m.content, { multiline: true }).split('\n');
-  const first = `${head}: ${lines[0]}${o.suffix ?? ''}`;
-  if (lines.length === 1) return first;
-  return [first, ...lines.slice(1).map((l) => CONTINUATION_INDENT + l)].join('\n');
+  if (o.suffix) lines[lines.length - 1] += o.suffix;
+  const rows: string[] = [];
+  lines.forEach((line, i) => {
+    const first = i === 0 ? textWidth(plainHead) : indentWidth;
+    const parts = o.width === undefined ? [line] : wrapText(line, o.width - first, o.width - indentWidth);
+    parts.forEach((part, j) => rows.push(i === 0 && j === 0 ? part : indent + part));
+  });
+  // The suffix is ours: dimmed, so it is not read as part of the message (when it was not wrapped apart).
+  const last = rows.length - 1;
+  const dim = o.color === true && o.suffix !== undefined && o.suffix !== '' && rows[last]!.endsWith(o.suffix);
+  if (dim) rows[last] = rows[last]!.slice(0, -o.suffix!.length);
+  let body = rows.join('\n');
+  if (o.highlight) body = paint(body, 1, o.color);
+  if (dim) body += paint(o.suffix!, 2, true);
+  return head + body;
+}
+
+/** Whether `content` mentions `name` as a word of its own (case-insensitive): "alice:", "@alice", not "malice". */
+export function mentions(content: string, name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])${escaped}($|[^\\p{L}\\p{N}_])`, 'iu').test(content);
 }
 
 /** One message as exactly one line, for pipes: "12:03:04 lobby bob [subject]: text\ntext". */
@@ -83,23 +131,27 @@ export function formatPipeLine(m: ChatMessage, timeZone?: string): string {
   const hms = timeZone === 'UTC'
     ? `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`
     : `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
-  let head = `${hms} ${sanitizeLine(m.room)} ${sanitizeLine(m.username)}`;
+  let head = `${hms} ${sanitizeLine(m.room)} ${m.action ? '* ' : ''}${sanitizeLine(m.username)}`;
   if (m.to !== null) head += ` → ${sanitizeLine(m.to)}`;
   if (m.subject) head += ` [${sanitizeLine(m.subject)}]`;
   // Backslashes are doubled so that a literal "\n" in the text stays distinguishable from a line break.
   const body = sanitize(m.content, { multiline: true }).replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-  return `${head}: ${body}`;
+  return `${head}${m.action ? ' ' : ': '}${body}`;
 }
 
 /** One message as one JSON line for `lab93 tail`. */
 export function formatJsonLine(m: ChatMessage, missed: boolean): string {
   return safeJson({
     id: m.id, uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject,
-    content: m.content, timestamp: m.timestamp, missed,
+    content: m.content, timestamp: m.timestamp, missed, action: m.action === true,
   });
 }
 
-/** The rule printed above the backlog received on connect. */
-export function missedSeparator(n: number): string {
-  return `── ${n} missed while you were away ──`;
+/**
+ * The rule printed above the backlog received on connect: on the first connection of a session
+ * it is what was said while the user was away; on a reconnect the user was there all along, and
+ * these messages only waited out the outage.
+ */
+export function missedSeparator(n: number, reconnect = false): string {
+  return reconnect ? `── ${n} delivered after reconnecting ──` : `── ${n} missed while you were away ──`;
 }

@@ -33,27 +33,31 @@ const MIGRATIONS: string[] = [
      created  REAL NOT NULL
    );
    CREATE TABLE cursors (username TEXT PRIMARY KEY, last_id INTEGER NOT NULL);`,
+  // Action lines (/me), a flag as on the server: 0 on rows written before it existed.
+  `ALTER TABLE messages ADD COLUMN action INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 interface Row {
   id: number | null; uid: string | null; username: string; subject: string | null;
-  timestamp: number; message: string; room: string; to: string | null; seq: number;
+  timestamp: number; message: string; room: string; to: string | null; seq: number; action: number;
 }
 
-const COLS = `id, uid, username, subject, timestamp, message, room, "to", seq`;
+const COLS = `id, uid, username, subject, timestamp, message, room, "to", seq, action`;
 
 function toChat(r: Row): ChatMessage {
-  return {
+  const m: ChatMessage = {
     key: r.id !== null ? `r:${r.id}` : `l:${r.seq}`,
     id: r.id, uid: r.uid, username: r.username, subject: r.subject, content: r.message,
     room: r.room, to: r.to, timestamp: r.timestamp,
   };
+  if (r.action) m.action = true;
+  return m;
 }
 
 /** A message packet waiting in the outbox. */
 export interface OutboxEntry {
   uid: string;
-  packet: { type: 'message'; uid: string; content: string; subject: string | null; room: string; to: string | null };
+  packet: { type: 'message'; uid: string; content: string; subject: string | null; room: string; to: string | null; action?: true };
   created: number;
 }
 
@@ -68,8 +72,8 @@ export class LocalStore {
     const db = this.db;
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (id, uid, username, subject, timestamp, message, room, "to")
-         VALUES (@id, @uid, @username, @subject, @timestamp, @content, @room, @to)
+        `INSERT INTO messages (id, uid, username, subject, timestamp, message, room, "to", action)
+         VALUES (@id, @uid, @username, @subject, @timestamp, @content, @room, @to, @action)
          ON CONFLICT (id) DO NOTHING`,
       ),
       has: db.prepare(`SELECT 1 FROM messages WHERE id = ?`).pluck(),
@@ -89,18 +93,28 @@ export class LocalStore {
 
   /** Adds a message from the server (or our own, once acknowledged). False when its id is known already. */
   add(m: ChatMessage): boolean {
-    const r = this.s.insert.run({ id: m.id, uid: m.uid, username: m.username, subject: m.subject, timestamp: m.timestamp, content: m.content, room: m.room, to: m.to });
+    const r = this.s.insert.run({ id: m.id, uid: m.uid, username: m.username, subject: m.subject, timestamp: m.timestamp, content: m.content, room: m.room, to: m.to, action: m.action ? 1 : 0 });
     return r.changes > 0;
   }
 
   /**
    * Adds many in one transaction (a history page, a batch of the backlog); returns the ones that
-   * were new. With `cursorFor`, that user's cursor advances to the highest id of the batch in the
-   * same transaction: the cursor never runs ahead of what is stored.
+   * were new. With `cursorFor`, "new" is new to that user: also a message someone else using this
+   * file stored first (a script and a person of one account share it), when its id is past the
+   * user's cursor; and that user's cursor advances to the highest id of the batch in the same
+   * transaction: the cursor never runs ahead of what is stored.
    */
   addMany(ms: ChatMessage[], cursorFor?: string): ChatMessage[] {
     return this.db.transaction(() => {
-      const fresh = ms.filter((m) => this.add(m));
+      const before = cursorFor === undefined ? null : this.lastSeen(cursorFor);
+      const taken = new Set<number>();
+      const fresh = ms.filter((m) => {
+        const inserted = this.add(m);
+        // The user's own messages are stored when acknowledged: never new again.
+        const isNew = inserted || (cursorFor !== undefined && m.id !== null && m.username !== cursorFor && !taken.has(m.id) && (before === null || m.id > before));
+        if (isNew && m.id !== null) taken.add(m.id);
+        return isNew;
+      });
       if (cursorFor !== undefined) {
         let top = -1;
         for (const m of ms) if (m.id !== null && m.id > top) top = m.id;

@@ -1,12 +1,15 @@
 /**
- * The requests of a repeater connection waiting for their answer (join, leave, who, history).
+ * The requests of a repeater connection waiting for their answer (join, leave, who, history, rooms).
  * An answer resolves the oldest request of its type for its room; a server error without a uid,
  * a bad answer, the timeout or the connection going away rejects one or all of them.
  */
-import type { HistoryPacket, JoinedPacket, LeftPacket, WhoPacket } from '../protocol/packets.js';
+import type { HistoryPacket, JoinedPacket, LeftPacket, RoomsPacket, WhoPacket } from '../protocol/packets.js';
 import type { Clock, TimerHandle } from './clock.js';
 
-export type Answer = JoinedPacket | LeftPacket | WhoPacket | HistoryPacket;
+export type Answer = JoinedPacket | LeftPacket | WhoPacket | HistoryPacket | RoomsPacket;
+
+/** The room an answer is about: '' for `rooms`, which is about none. */
+const roomOf = (p: Answer): string => ('room' in p ? p.room : '');
 
 interface Pending {
   type: Answer['type'];
@@ -25,7 +28,7 @@ export class PendingRequests {
     return this.pending.length;
   }
 
-  /** Waits for an answer of type `type` about `room`; rejects with `timedOut()` after the timeout. */
+  /** Waits for an answer of type `type` about `room` ('' for `rooms`); rejects with `timedOut()` after the timeout. */
   wait<A extends Answer>(type: A['type'], room: string, timedOut: () => Error): Promise<A> {
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
@@ -37,7 +40,8 @@ export class PendingRequests {
   }
 
   answer(p: Answer): void {
-    const r = this.take((x) => x.type === p.type && x.room === p.room);
+    const room = roomOf(p);
+    const r = this.take((x) => x.type === p.type && x.room === room);
     r?.resolve(p);
   }
 

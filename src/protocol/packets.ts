@@ -15,11 +15,14 @@ import { loneSurrogate, surrogateReason } from './text.js';
 export interface HelloPacket { type: 'hello'; username: string; since: number | null; rooms: string[]; client?: string; quiet?: boolean; password?: string; token?: string }
 /** A guest claims the name it is using (only where the server's registration is open). */
 export interface RegisterPacket { type: 'register'; password: string }
-export interface SendPacket { type: 'message'; uid: string | null; content: string; subject: string | null; room: string; to: string | null }
+/** `action`: an action line (`/me waves`), shown as "* alice waves"; present only when true. */
+export interface SendPacket { type: 'message'; uid: string | null; content: string; subject: string | null; room: string; to: string | null; action?: boolean }
 export interface JoinPacket { type: 'join'; room: string }
 export interface LeavePacket { type: 'leave'; room: string }
 export interface HistoryRequest { type: 'history'; room: string; before: number | null; limit: number }
 export interface WhoRequest { type: 'who'; room: string }
+/** The rooms with people in them and how many (`/rooms`). */
+export interface RoomsRequest { type: 'rooms' }
 export interface PingPacket { type: 'ping'; data?: unknown }
 export interface PongPacket { type: 'pong'; data?: unknown }
 export interface ByePacket { type: 'bye' }
@@ -27,7 +30,7 @@ export interface ByePacket { type: 'bye' }
 export interface SeedPacket { type: 'seed'; username: string; content: string; subject: string | null }
 
 export type ClientPacket =
-  | HelloPacket | SendPacket | JoinPacket | LeavePacket | HistoryRequest | WhoRequest
+  | HelloPacket | SendPacket | JoinPacket | LeavePacket | HistoryRequest | WhoRequest | RoomsRequest
   | PingPacket | PongPacket | ByePacket | SeedPacket | RegisterPacket;
 export type ClientPacketType = ClientPacket['type'];
 
@@ -45,15 +48,25 @@ export interface MessagePacket {
   timestamp: number;
   /** Sent by a connection logged into the sender's account (a guest's messages are not). */
   verified: boolean;
+  /** An action line; present (true) only on action messages. */
+  action?: boolean;
 }
 /** `account`: logged into a registered account (then with a session `token` for the next hello). */
 export interface WelcomePacket { type: 'welcome'; username: string; last_id: number; users: string[]; rooms: string[]; server: string; protocol: number; account?: boolean; token?: string }
 /** Answers `register`: the name is now an account, and this connection is logged into it. */
 export interface RegisteredPacket { type: 'registered'; username: string; token: string }
 export interface SyncedPacket { type: 'synced'; last_id: number; missed: number }
-export interface AckPacket { type: 'ack'; uid: string | null; id: number; timestamp: number; duplicate?: boolean }
+/**
+ * `recipient_seen`: on the ack of a direct message, whether the server has ever seen the
+ * recipient's name (online now, or a cursor kept for it): false lets a client warn about a typo.
+ */
+export interface AckPacket { type: 'ack'; uid: string | null; id: number; timestamp: number; duplicate?: boolean; recipient_seen?: boolean }
 export interface HistoryPacket { type: 'history'; room: string; messages: MessagePacket[] }
 export interface WhoPacket { type: 'who'; room: string; users: string[] }
+/** A room and how many people (visible users, as `who` counts them) are in it now. */
+export interface RoomCount { room: string; users: number }
+/** `more`: rooms left out past the listed ones (the most populated are listed). */
+export interface RoomsPacket { type: 'rooms'; rooms: RoomCount[]; more?: number }
 export interface JoinedPacket { type: 'joined'; room: string; users: string[] }
 export interface LeftPacket { type: 'left'; room: string }
 export interface PresencePacket { type: 'presence'; room: string; username: string; status: 'online' | 'offline' }
@@ -61,7 +74,7 @@ export interface ErrorPacket { type: 'error'; code: string; message: string; uid
 export interface ServerByePacket { type: 'bye'; reason?: string }
 
 export type ServerPacket =
-  | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | JoinedPacket
+  | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | RoomsPacket | JoinedPacket
   | LeftPacket | PresencePacket | ErrorPacket | PingPacket | PongPacket | ServerByePacket | RegisteredPacket;
 
 // ---- validation ---------------------------------------------------------------------------
@@ -183,7 +196,10 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
       }
       const u = uid ?? undefined;
       const to = obj.to === undefined || obj.to === null || obj.to === '' ? null : checkName(obj.to, 'to', limits.maxNameLength, u);
-      return { type, uid, content: content(obj, limits, u), subject: optString(obj, 'subject', limits.maxSubjectLength, u), room: room(obj, limits, u), to };
+      if (obj.action !== undefined && obj.action !== null && typeof obj.action !== 'boolean') throw bad('action', 'must be true or false', u);
+      const send: SendPacket = { type, uid, content: content(obj, limits, u), subject: optString(obj, 'subject', limits.maxSubjectLength, u), room: room(obj, limits, u), to };
+      if (obj.action === true) send.action = true;
+      return send;
     }
     case 'hello': {
       const username = checkName(obj.username, 'username', limits.maxNameLength);
@@ -219,6 +235,8 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
     }
     case 'who':
       return { type, room: room(obj, limits) };
+    case 'rooms':
+      return { type };
     case 'ping':
     case 'pong':
       return obj.data === undefined ? { type } : { type, data: obj.data };

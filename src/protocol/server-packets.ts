@@ -19,7 +19,7 @@
  */
 import { DEFAULT_ROOM } from './limits.js';
 import type {
-  AckPacket, ErrorPacket, HistoryPacket, JoinedPacket, LeftPacket, MessagePacket, PresencePacket,
+  AckPacket, ErrorPacket, HistoryPacket, JoinedPacket, LeftPacket, MessagePacket, PresencePacket, RoomCount, RoomsPacket,
   RegisteredPacket, ServerByePacket, SyncedPacket, WelcomePacket, WhoPacket,
 } from './packets.js';
 
@@ -29,7 +29,7 @@ export interface ServerPongPacket { type: 'pong' }
 
 /** Every packet a client acts on, after validation. */
 export type ValidServerPacket =
-  | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | JoinedPacket
+  | MessagePacket | WelcomePacket | SyncedPacket | AckPacket | HistoryPacket | WhoPacket | RoomsPacket | JoinedPacket
   | LeftPacket | PresencePacket | ErrorPacket | ServerPingPacket | ServerPongPacket | ServerByePacket | RegisteredPacket;
 
 /** Why a server packet was refused: `field` is a path such as `messages[3].id`. */
@@ -167,7 +167,7 @@ function checkText(v: unknown, field: string, limits: ServerPacketLimits): strin
 
 function message(o: Obj, path: string, limits: ServerPacketLimits): MessagePacket {
   const r = new Reader(o, path, limits);
-  return {
+  const m: MessagePacket = {
     type: 'message',
     id: r.count('id'),
     uid: r.optName('uid'),
@@ -180,6 +180,14 @@ function message(o: Obj, path: string, limits: ServerPacketLimits): MessagePacke
     // Absent from servers that have no accounts: nobody is verified there.
     verified: r.optBool('verified') ?? false,
   };
+  if (r.optBool('action') === true) m.action = true;
+  return m;
+}
+
+function roomCount(o: unknown, path: string, limits: ServerPacketLimits): RoomCount {
+  if (!isObject(o)) throw new Invalid(path, 'must be an object');
+  const r = new Reader(o, path, limits);
+  return { room: r.name('room'), users: r.count('users') };
 }
 
 function pingData(v: unknown): ServerPingPacket['data'] | undefined {
@@ -214,6 +222,8 @@ function parseKnown(type: string, o: Obj, limits: ServerPacketLimits): ValidServ
     case 'ack': {
       const ack: AckPacket = { type, uid: r.optName('uid'), id: r.count('id'), timestamp: r.timestamp('timestamp') };
       if (r.optBool('duplicate') === true) ack.duplicate = true;
+      const seen = r.optBool('recipient_seen');
+      if (seen !== undefined) ack.recipient_seen = seen;
       return ack;
     }
     case 'history': {
@@ -228,6 +238,13 @@ function parseKnown(type: string, o: Obj, limits: ServerPacketLimits): ValidServ
     }
     case 'who':
       return { type, room: r.name('room'), users: r.names('users', false) };
+    case 'rooms': {
+      const list = get(o, 'rooms');
+      if (!Array.isArray(list)) throw new Invalid('rooms', 'must be a list of rooms');
+      const p: RoomsPacket = { type, rooms: list.map((x, i) => roomCount(x, `rooms[${i}]`, limits)) };
+      if (!absent(get(o, 'more'))) p.more = r.count('more');
+      return p;
+    }
     case 'joined':
       return { type, room: r.name('room'), users: r.names('users', true) };
     case 'left':

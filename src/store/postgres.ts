@@ -23,15 +23,17 @@ export interface PostgresStoreOptions {
   log?: Logger;
 }
 
-const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account';
+const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account, action';
 
 interface Row {
   id: number; uid: string | null; username: string; room: string; recipient: string | null;
-  subject: string | null; content: string; ts: number; remote: string | null; verified: boolean; to_account: boolean;
+  subject: string | null; content: string; ts: number; remote: string | null; verified: boolean; to_account: boolean; action: boolean;
 }
 
 function fromRow(r: Row): StoredMessage {
-  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, verified: r.verified, toAccount: r.to_account };
+  const m: StoredMessage = { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, verified: r.verified, toAccount: r.to_account };
+  if (r.action) m.action = true;
+  return m;
 }
 
 /** Quotes an identifier (schema names come from configuration). */
@@ -75,6 +77,8 @@ function migrations(s: string): string[] {
     // Accounts (src/auth): who was logged in when it was sent. Existing rows become guests' messages.
     `ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS verified BOOLEAN NOT NULL DEFAULT false;
      ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS to_account BOOLEAN NOT NULL DEFAULT false;`,
+    // Action lines (`/me`): a flag, false on every row written before it existed.
+    `ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS action BOOLEAN NOT NULL DEFAULT false;`,
   ];
 }
 
@@ -153,8 +157,8 @@ export class PostgresStore implements MessageStore {
       existing: `SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM ${s}.messages m
                  JOIN unnest($1::text[], $2::text[]) AS k(username, uid) ON m.username = k.username AND m.uid = k.uid`,
       ids: `SELECT nextval(${quoteLiteral(`${s}.message_ids`)}) AS id FROM generate_series(1, $1::int)`,
-      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account)
-               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::bool[], $11::bool[])`,
+      insert: `INSERT INTO ${s}.messages (id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account, action)
+               SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::bool[], $11::bool[], $12::bool[])`,
       lastId: `SELECT COALESCE(MAX(id), 0)::int8 AS id FROM ${s}.messages`,
       count: `SELECT COUNT(*)::int8 AS n FROM ${s}.messages`,
       catchUp: `SELECT ${COLUMNS} FROM ${s}.messages
@@ -251,12 +255,13 @@ export class PostgresStore implements MessageStore {
       if (fresh.length > 0) {
         const { rows } = await c.query<{ id: number }>(this.sql.ids, [fresh.length]);
         const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-        const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
+        const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], []];
         fresh.forEach((i, j) => {
           const m = batch[i]!;
           const message: StoredMessage = { id: ids[j]!, uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null, verified: m.verified === true, toAccount: m.toAccount === true };
+          if (m.action) message.action = true;
           out[i] = { message, duplicate: false };
-          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote, message.verified, message.toAccount];
+          const vals = [message.id, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, message.remote, message.verified, message.toAccount, m.action === true];
           for (let k = 0; k < vals.length; k++) cols[k]!.push(vals[k]);
         });
         await c.query(this.sql.insert, cols);

@@ -29,17 +29,21 @@ const MIGRATIONS: string[] = [
   // Accounts (src/auth): who was logged in when it was sent. Existing rows become guests' messages.
   `ALTER TABLE messages ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE messages ADD COLUMN to_account INTEGER NOT NULL DEFAULT 0;`,
+  // Action lines (`/me`): a flag, 0 on every row written before it existed.
+  `ALTER TABLE messages ADD COLUMN action INTEGER NOT NULL DEFAULT 0;`,
 ];
 
-const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account';
+const COLUMNS = 'id, uid, username, room, recipient, subject, content, ts, remote, verified, to_account, action';
 
 interface Row {
   id: number; uid: string | null; username: string; room: string; recipient: string | null;
-  subject: string | null; content: string; ts: number; remote: string | null; verified: number; to_account: number;
+  subject: string | null; content: string; ts: number; remote: string | null; verified: number; to_account: number; action: number;
 }
 
 function fromRow(r: Row): StoredMessage {
-  return { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, verified: r.verified === 1, toAccount: r.to_account === 1 };
+  const m: StoredMessage = { id: r.id, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, verified: r.verified === 1, toAccount: r.to_account === 1 };
+  if (r.action) m.action = true;
+  return m;
 }
 
 export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements MessageStore {
@@ -51,8 +55,8 @@ export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements 
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
     this.insert = db.prepare(
-      `INSERT INTO messages (uid, username, room, recipient, subject, content, ts, remote, verified, to_account)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username, uid) DO NOTHING`,
+      `INSERT INTO messages (uid, username, room, recipient, subject, content, ts, remote, verified, to_account, action)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username, uid) DO NOTHING`,
     );
     this.byUid = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE username = ? AND uid = ?`);
     this.appendTx = db.transaction((batch: NewMessage[]) => {
@@ -63,9 +67,10 @@ export class SqliteStore extends SqliteStoreBase<StoredMessage, Row> implements 
         // which is most of an insert's cost here (the batch is what gets fsynced, not the row).
         const verified = m.verified === true;
         const toAccount = m.toAccount === true;
-        const info = this.insert.run(m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, verified ? 1 : 0, toAccount ? 1 : 0);
+        const info = this.insert.run(m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, verified ? 1 : 0, toAccount ? 1 : 0, m.action ? 1 : 0);
         if (info.changes === 1) {
           const message: StoredMessage = { id: Number(info.lastInsertRowid), uid: m.uid, username: m.username, room: m.room, to: m.to, subject: m.subject, content: m.content, timestamp: m.timestamp, remote: m.remote ?? null, verified, toAccount };
+          if (m.action) message.action = true;
           out[i] = { message, duplicate: false };
         } else {
           out[i] = { message: fromRow(this.byUid.get(m.username, m.uid) as Row), duplicate: true };

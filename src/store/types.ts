@@ -23,6 +23,8 @@ export interface NewMessage {
    * receive it, live or in catch-up, even if the account is deleted and a guest takes the name.
    */
   toAccount?: boolean;
+  /** An action line (`/me`); stored as a flag, absent (or false) on ordinary messages. */
+  action?: boolean;
 }
 
 export interface StoredMessage extends NewMessage {

@@ -14,8 +14,16 @@ function msg(over: Partial<NewMessage> = {}): NewMessage {
   return { uid: `u${n}`, username: 'alice', room: 'lobby', to: null, subject: null, content: `message ${n}`, timestamp: 1_700_000_000 + n / 10, remote: '127.0.0.1:1', ...over };
 }
 
-/** `accounts: false` for a store that keeps no login flags (a broadcast peer's: peers have no accounts). */
-export function storeContract(name: string, factory: () => Promise<MessageStore>, reopen?: (s: MessageStore) => Promise<MessageStore>, features: { accounts?: boolean } = {}): void {
+/**
+ * What a store may leave out: `accounts: false` for a store that keeps no login flags (a broadcast
+ * peer's: peers have no accounts); `actions: false` for one that does not keep the `/me` flag (yet).
+ */
+export interface ContractOptions {
+  accounts?: boolean;
+  actions?: boolean;
+}
+
+export function storeContract(name: string, factory: () => Promise<MessageStore>, reopen?: (s: MessageStore) => Promise<MessageStore>, options: ContractOptions = {}): void {
   describe(`MessageStore contract: ${name}`, () => {
     let store: MessageStore;
     beforeEach(async () => {
@@ -48,7 +56,7 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       assert.equal(await store.count(), 3);
     });
 
-    it('keeps who was logged in (verified) and whether a DM was for an account (toAccount), false by default', { skip: features.accounts === false ? 'this store keeps no login flags' : false }, async () => {
+    it('keeps who was logged in (verified) and whether a DM was for an account (toAccount), false by default', { skip: options.accounts === false ? 'this store keeps no login flags' : false }, async () => {
       const res = await store.append([msg({ verified: true }), msg({ to: 'bob', verified: true, toAccount: true }), msg({ to: 'bob' })]);
       const flags = (m: { verified?: boolean; toAccount?: boolean }) => [m.verified, m.toAccount];
       assert.deepEqual(res.map((r) => flags(r.message)), [[true, false], [true, true], [false, false]]);
@@ -106,6 +114,17 @@ export function storeContract(name: string, factory: () => Promise<MessageStore>
       assert.deepEqual(older.map((m) => m.content), ['h2', 'h3', 'h4', 'h5']);
       const page = await store.page('h', r[7]!.message.id, 10);
       assert.deepEqual(page.map((m) => m.content), ['h8', 'h9']);
+    });
+
+    const noActions = options.actions === false ? `${name} does not keep the action flag: /me is not carried there yet` : false;
+    it('keeps the action flag (/me) of a message, in history and catch-up, and no flag on the others', { skip: noActions }, async () => {
+      const r = await store.append([msg({ room: 'act', action: true, content: 'waves' }), msg({ room: 'act', content: 'plain' })]);
+      assert.equal(r[0]!.message.action, true);
+      assert.equal(r[1]!.message.action ?? false, false);
+      const h = await store.history('act', null, 10);
+      assert.deepEqual(h.map((m) => [m.content, m.action ?? false]), [['waves', true], ['plain', false]]);
+      const c = await store.catchUp({ username: 'zed', rooms: ['act'], afterId: 0, upToId: r[1]!.message.id, limit: 10 });
+      assert.deepEqual(c.map((m) => m.action ?? false), [true, false]);
     });
 
     it('cursors only move forward', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { LocalBus } from '../../src/bus/local.js';
+import { RepeaterConnection } from '../../src/client/connection.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createServer, type Lab93Server } from '../../src/server/server.js';
 import type { ServerOptions } from '../../src/server/config.js';
@@ -91,4 +92,20 @@ export function until(em: EventEmitter, events: string[], cond: () => boolean, m
     for (const e of events) em.on(e, check);
     check();
   });
+}
+
+/** The other user of the terminal tests: `bob` in lobby and physics, reconnecting fast, synced. */
+export async function startBob(port: number, dir: string): Promise<RepeaterConnection> {
+  const bob = new RepeaterConnection({ host: '127.0.0.1', port, username: 'bob', dbPath: join(dir, 'bob.db'), rooms: ['lobby', 'physics'], backoffInitialMs: 50, backoffMaxMs: 300 });
+  const synced = nextEvent(bob, 'synced');
+  await bob.start();
+  await synced;
+  return bob;
+}
+
+/** Sends a message and waits until the server has stored it. */
+export async function sayAcked(c: RepeaterConnection, content: string, extra: { subject?: string; room?: string; to?: string } = {}): Promise<void> {
+  const acked = nextEvent(c, 'acked');
+  c.send({ content, room: extra.room ?? 'lobby', subject: extra.subject ?? null, to: extra.to ?? null });
+  await acked;
 }

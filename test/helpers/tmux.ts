@@ -66,6 +66,11 @@ export class Tmux {
     return this.run(['capture-pane', '-p']).split('\n').map((l) => l.replace(/\s+$/, ''));
   }
 
+  /** The visible screen with its SGR attributes (colours, bold, reverse) as escape sequences. */
+  screenWithAttributes(): string[] {
+    return this.run(['capture-pane', '-p', '-e']).split('\n');
+  }
+
   /** Rows with text, the last one being the prompt line in a chat. */
   lines(): string[] {
     const rows = this.screen();

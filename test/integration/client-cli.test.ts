@@ -1,5 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { ChatMessage } from '../../src/client/backend.js';
 import { RepeaterConnection } from '../../src/client/connection.js';
@@ -39,14 +41,32 @@ describe('lab93 send, tail and pipe mode (spawned CLI)', () => {
     assert.equal(stored.length, 1);
   });
 
-  it('send fails clearly, with a non-zero status, when nobody answers', async () => {
+  it('send fails at once, with the reason and a non-zero status, when the connection is refused', async () => {
     const free = await startClientTestServer(join(dir, 'gone.db'));
     const port = free.port;
     await free.stop();
-    const run = runCli(['send', '-a', '127.0.0.1', '-p', String(port), '--timeout', '1', 'hello?'], env());
+    const started = Date.now();
+    // The default timeout is 10 s: a refusal must not wait for it.
+    const run = runCli(['send', '-a', `127.0.0.1:${port}`, 'hello?'], env());
     const { code } = await run.exit;
     assert.equal(code, 1);
-    assert.match(run.stderr(), /lab93 send: not acknowledged by 127\.0\.0\.1:\d+ within 1 s/);
+    assert.equal(run.stderr(), `lab93 send: cannot connect to 127.0.0.1:${port}: connection refused: nothing listens on that port\n`);
+    assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+  });
+
+  it('send gives up after --timeout when the server accepts but never answers', async () => {
+    const silent = net.createServer((s) => s.on('error', () => {}));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const run = runCli(['send', '-a', '127.0.0.1', '-p', String(port), '--timeout', '1', 'hello?'], env());
+      const { code } = await run.exit;
+      assert.equal(code, 1);
+      assert.match(run.stderr(), /^lab93 send: not acknowledged by 127\.0\.0\.1:\d+ within 1 s\n$/);
+    } finally {
+      silent.close();
+    }
   });
 
   it('send reports a message the server refuses', async () => {
@@ -81,6 +101,62 @@ describe('lab93 send, tail and pipe mode (spawned CLI)', () => {
     assert.deepEqual([live.subject, live.missed, live.room, typeof live.id, typeof live.timestamp], ['hi', false, 'lobby', 'number', 'number']);
     second.proc.kill('SIGINT');
     assert.equal((await second.exit).code, 0);
+  });
+
+  it('tail, first run: the newest --last messages of each room first (missed: true), in id order, then live ones', async () => {
+    for (const [text, room] of [['old lobby', 'lobby'], ['recent builds', 'builds'], ['recent lobby', 'lobby']]) {
+      const acked = nextEvent(bob, 'acked');
+      bob.send({ content: text!, room: room! });
+      await acked;
+    }
+    const run = runCli(['tail', '-a', `127.0.0.1:${ts.port}`, '--name', 'newcomer', '--room', 'lobby,builds', '--last', '1'], env());
+    await run.waitLine((l) => l.includes('recent lobby'), 15_000);
+    bob.send({ content: 'live after start', room: 'builds' });
+    await run.waitLine((l) => l.includes('live after start'));
+    run.proc.kill('SIGTERM');
+    assert.equal((await run.exit).code, 0);
+    const lines = run.stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l.content, l.room, l.missed]), [['recent builds', 'builds', true], ['recent lobby', 'lobby', true], ['live after start', 'builds', false]]);
+  });
+
+  it('tail stops at once, status 1, with the reason, when nothing listens there', async () => {
+    const free = await startClientTestServer(join(dir, 'gone2.db'));
+    const port = free.port;
+    await free.stop();
+    const run = runCli(['tail', '-a', `127.0.0.1:${port}`], env());
+    const { code } = await run.exit;
+    assert.equal(code, 1);
+    assert.equal(run.stderr(), `lab93 tail: cannot connect to 127.0.0.1:${port}: connection refused: nothing listens on that port\n`);
+  });
+
+  it('pipe mode --timeout: once the input has ended, an unreachable server is waited for that long; exit 1 naming what stayed unsent', async () => {
+    const free = await startClientTestServer(join(dir, 'gone3.db'));
+    const port = free.port;
+    await free.stop();
+    const started = Date.now();
+    const run = runCli(['connect', `127.0.0.1:${port}`, '--name', 'cron', '--timeout', '1'], env());
+    run.proc.stdin.end('backup started\nbackup done\n');
+    const { code } = await run.exit;
+    assert.equal(code, 1);
+    const err = run.stderr().split('\n').filter((l) => !l.includes('offline'));
+    assert.deepEqual(err, [
+      `lab93: 127.0.0.1:${port} stayed unreachable for 1 s (connection refused: nothing listens on that port); giving up`,
+      'lab93: 2 message(s) not sent; they stay queued and are sent the next time this runs against that server:',
+      'lab93:   backup started',
+      'lab93:   backup done',
+      '',
+    ]);
+    assert.ok(Date.now() - started < 10_000);
+    // The next run, with the server there, sends them.
+    const back = await startClientTestServer(join(dir, 'gone3.db'), port);
+    try {
+      const again = runCli(['connect', `127.0.0.1:${port}`, '--name', 'cron'], env());
+      again.proc.stdin.end();
+      assert.equal((await again.exit).code, 0, again.stderr());
+      assert.deepEqual((await back.store.history('lobby', null, 10)).map((m) => m.content), ['backup started', 'backup done']);
+    } finally {
+      await back.stop();
+    }
   });
 
   it('pipe mode: each input line is a message, each message received one output line; exits after the acks', async () => {

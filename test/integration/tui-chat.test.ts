@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ChatMessage } from '../../src/client/backend.js';
 import { RepeaterConnection } from '../../src/client/connection.js';
 import { REPO } from '../helpers/client-cli.js';
-import { clientTempDir, nextEvent, removeTempDir, startClientTestServer, type ClientTestServer } from '../helpers/client-server.js';
+import { clientTempDir, nextEvent, removeTempDir, sayAcked, startBob, startClientTestServer, type ClientTestServer } from '../helpers/client-server.js';
 import { Tmux, tmuxUnavailable } from '../helpers/tmux.js';
 
 const skip = tmuxUnavailable();
@@ -28,19 +28,12 @@ describe('terminal client in a pseudo-terminal', { skip: skip ?? false }, () => 
     });
   };
   const promptLine = (lines: string[]): string => lines[lines.length - 1] ?? '';
-  async function bobSays(content: string, extra: { subject?: string; room?: string } = {}): Promise<void> {
-    const acked = nextEvent(bob, 'acked');
-    bob.send({ content, room: extra.room ?? 'lobby', subject: extra.subject ?? null });
-    await acked;
-  }
+  const bobSays = (content: string, extra: { subject?: string; room?: string; to?: string } = {}): Promise<void> => sayAcked(bob, content, extra);
 
   before(async () => {
     dir = clientTempDir();
     ts = await startClientTestServer(join(dir, 'server.db'));
-    bob = new RepeaterConnection({ host: '127.0.0.1', port: ts.port, username: 'bob', dbPath: join(dir, 'bob.db'), rooms: ['lobby', 'physics'], backoffInitialMs: 50, backoffMaxMs: 300 });
-    const synced = nextEvent(bob, 'synced');
-    await bob.start();
-    await synced;
+    bob = await startBob(ts.port, dir);
   });
   after(async () => {
     t?.kill();
@@ -75,7 +68,7 @@ describe('terminal client in a pseudo-terminal', { skip: skip ?? false }, () => 
     const i = lines.findIndex((x) => x.endsWith('bob [lab3]: interrupting you'));
     assert.ok(i > 0, 'subject shown');
     assert.equal(lines[i + 1]!.replace(/^\d\d:\d\d /, ''), 'bob: two lines');
-    assert.equal(lines[i + 2], '      of content', 'continuation lines are indented');
+    assert.equal(lines[i + 2], '           of content', 'continuation lines are indented under the text');
     assert.ok(lines.some((x) => x.includes('alice: hello bob')), 'the escape sequence did not clear the screen');
 
     const got = nextEvent<[ChatMessage]>(bob, 'message');
@@ -110,7 +103,9 @@ describe('terminal client in a pseudo-terminal', { skip: skip ?? false }, () => 
     await t.waitFor((l) => l.some((x) => /^\d\d:\d\d #lobby bob: over in the lobby$/.test(x)), 'the room named on a message from another room');
     t.type('/frobnicate');
     t.press('Enter');
-    await t.waitFor((l) => l.some((x) => x.includes('unknown command /frobnicate')) && l.some((x) => x.includes('/join <room>')), 'help after an unknown command');
+    const unknown = await t.waitFor((l) => l.some((x) => x.includes('unknown command /frobnicate')), 'the unknown command line');
+    assert.ok(unknown.includes('· unknown command /frobnicate: /help lists them'));
+    assert.ok(!unknown.some((x) => x.includes('/join <room>')), 'not the whole help');
     t.type('/scan');
     t.press('Enter');
     await t.waitFor((l) => l.some((x) => x.includes('/scan belongs to broadcast mode')), 'the /scan explanation');

@@ -31,6 +31,17 @@ describe('client local store', () => {
     assert.match(path, /client\/lab-pc_5190\.db$/);
   });
 
+  it('one file, two names (a script and a person of one account): a message the script stored first is still new to the person', () => {
+    const s = new LocalStore(path);
+    s.setLastSeen('alice', 4);
+    assert.deepEqual(s.addMany([m(3), m(5), m(6)], 'deploybot').map((x) => x.id), [3, 5, 6]);
+    // alice has seen up to 4: 5 and 6 are new to her, once; 3 is not; her own 7 (stored when acknowledged) is not.
+    s.add(m(7, { username: 'alice' }));
+    assert.deepEqual(s.addMany([m(3), m(5), m(6), m(6), m(7, { username: 'alice' })], 'alice').map((x) => x.id), [5, 6]);
+    assert.deepEqual(s.addMany([m(5), m(6)], 'alice').map((x) => x.id), [], 'her cursor moved past them');
+    s.close();
+  });
+
   it('stores messages once by id and returns the newest, oldest first, after a reopen', () => {
     let s = new LocalStore(path);
     assert.equal(s.add(m(1)), true);

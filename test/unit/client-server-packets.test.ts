@@ -88,4 +88,18 @@ describe('parseServerPacket', () => {
   it('an error without a message reads as its code', () => {
     assert.deepEqual(parseServerPacket({ type: 'error', code: 'internal' }), { kind: 'packet', packet: { type: 'error', code: 'internal', message: 'internal' } });
   });
+
+  it('reads the everyday additions: action lines, recipient_seen on a direct message\'s ack, the rooms answer', () => {
+    assert.deepEqual(parseServerPacket({ ...msg, action: true }), { kind: 'packet', packet: { ...msg, action: true } });
+    assert.deepEqual(parseServerPacket({ ...msg, action: false }), { kind: 'packet', packet: msg }, 'no flag on an ordinary message');
+    assert.equal(invalid(parseServerPacket({ ...msg, action: 'yes' })), 'message: action: must be true or false');
+    const ack = { type: 'ack', uid: 'a1b2c4', id: 59, timestamp: 1795300013.1, recipient_seen: false };
+    assert.deepEqual(parseServerPacket(ack), { kind: 'packet', packet: ack });
+    const rooms = { type: 'rooms', rooms: [{ room: 'lobby', users: 12 }, { room: 'physics', users: 3 }] };
+    assert.deepEqual(parseServerPacket(rooms), { kind: 'packet', packet: rooms });
+    assert.deepEqual(parseServerPacket({ ...rooms, more: 4 }), { kind: 'packet', packet: { ...rooms, more: 4 } });
+    assert.equal(invalid(parseServerPacket({ type: 'rooms', rooms: [{ room: 'lobby', users: -1 }] })), 'rooms: rooms[0].users: must be a non-negative integer');
+    assert.equal(invalid(parseServerPacket({ type: 'rooms', rooms: ['lobby'] })), 'rooms: rooms[0]: must be an object');
+    assert.equal(invalid(parseServerPacket({ type: 'rooms' })), 'rooms: rooms: must be a list of rooms');
+  });
 });

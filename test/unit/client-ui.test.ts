@@ -107,4 +107,55 @@ describe('runChatUi with any backend', () => {
     assert.equal(out, '00:00:00 physics bob: hi\n');
     assert.ok(b.closed);
   });
+
+  it('rings the bell for a direct message or a mention of your name, not for other lines; bell: false silences it', async () => {
+    const bells = async (bell: boolean | undefined): Promise<number> => {
+      const b = new FakeBackend('repeater');
+      const t = tty();
+      const done = runChatUi(b, { input: t.input, output: t.output, color: false, ...(bell === undefined ? {} : { bell }) });
+      await new Promise((r) => setImmediate(r));
+      const say = (content: string, to: string | null = null, username = 'bob'): void => {
+        b.emit('message', { key: content, id: null, uid: null, username, subject: null, content, room: 'lobby', to, timestamp: 0 }, { missed: false });
+      };
+      say('lunch anyone?');
+      say('about madam ada_b');
+      say('ada says hi', null, 'ada'); // our own message from another connection
+      assert.equal([...t.text()].filter((ch) => ch === '\x07').length, 0, 'no bell for ordinary lines');
+      say('Ada: your turn');
+      say('psst', 'ada');
+      t.input.write('/quit\r');
+      assert.equal(await done, 0);
+      return [...t.text()].filter((ch) => ch === '\x07').length;
+    };
+    assert.equal(await bells(undefined), 1, 'the mention and the direct message, both within 2 s: one bell (a flood rings once)');
+    assert.equal(await bells(false), 0);
+  });
+
+  it('/me sends an action line', async () => {
+    const b = new FakeBackend('repeater');
+    const t = tty();
+    const done = runChatUi(b, { input: t.input, output: t.output, color: false });
+    const acked = new Promise((r) => b.once('acked', r));
+    t.input.write('/me waves\r');
+    await acked;
+    t.input.write('/quit\r');
+    assert.equal(await done, 0);
+    assert.deepEqual(b.sent.map((m) => [m.content, m.action]), [['waves', true]]);
+    assert.match(t.text(), /\* ada waves/);
+  });
+
+  it('where the backend cannot (broadcast mode), /me, /nick, /rooms and /outbox drop say so instead of failing', async () => {
+    const b = new FakeBackend('broadcast');
+    const t = tty();
+    const done = runChatUi(b, { input: t.input, output: t.output, color: false });
+    t.input.write('/me waves\r/nick bea\r/rooms\r/outbox drop 1\r/outbox\r/quit\r');
+    assert.equal(await done, 0);
+    assert.deepEqual(b.sent, [], '/me sent nothing rather than a plain line');
+    const text = t.text();
+    assert.match(text, /\/me: broadcast mode does not carry action lines yet; nothing was sent/);
+    assert.match(text, /\/nick: not available in broadcast mode/);
+    assert.match(text, /\/rooms: not available in broadcast mode/);
+    assert.match(text, /\/outbox drop: not available in broadcast mode/);
+    assert.match(text, /the outbox is empty/);
+  });
 });

@@ -15,6 +15,12 @@ export type Command =
   | { kind: 'join'; room: string }
   | { kind: 'leave'; room: string | null }
   | { kind: 'msg'; to: string; text: string }
+  | { kind: 'me'; text: string }
+  | { kind: 'nick'; name: string }
+  | { kind: 'rooms' }
+  | { kind: 'outbox' }
+  /** `n` counts from 1, in the order /outbox lists. */
+  | { kind: 'outbox-drop'; n: number }
   | { kind: 'who'; room: string | null }
   | { kind: 'history'; limit: number }
   | { kind: 'scan' }
@@ -26,23 +32,30 @@ export type Command =
 export const HISTORY_DEFAULT = 20;
 export const HISTORY_MAX = 1000;
 
-/** The help text, one command a line; the UI prints it for /help and for an unknown command. */
+/** The help text, one command a line (/help). */
 export const HELP_LINES: readonly string[] = [
   'Type a line and press Enter to send it to the current room. Commands:',
   '  /join <room>              join a room and make it the current one',
   '  /leave                    leave the current room',
+  '  /rooms                    the rooms on the server and how many are in each',
   '  /msg <user> <text>        a direct message',
+  '  /me <action>              an action line: "/me waves" shows "* you waves"',
   '  /subject <subject> <text> one message with a subject ("quotes" for spaces)',
   '  /topic <subject>          a subject for the following messages; /topic alone clears it',
   '  /who                      who is in the current room',
   '  /history [n]              the last n messages of the room (default 20)',
+  '  /outbox                   your messages not delivered yet; /outbox drop <n> cancels one',
+  '  /nick <name>              go on under another name (reconnects)',
   '  /scan, /peers             find instances and peers on the LAN (broadcast mode)',
   '  /help                     this text',
   '  /quit                     leave (Ctrl-D or Ctrl-C too)',
   'Start a message with // to send a line that begins with /.',
 ];
 
-const ALIASES: Record<string, string> = { q: 'quit', exit: 'quit', h: 'help', '?': 'help', j: 'join', part: 'leave', m: 'msg', w: 'who', hist: 'history' };
+const ALIASES: Record<string, string> = {
+  q: 'quit', exit: 'quit', h: 'help', '?': 'help', j: 'join', part: 'leave', m: 'msg', query: 'msg', w: 'who', hist: 'history',
+  list: 'rooms', action: 'me', name: 'nick', queue: 'outbox',
+};
 
 /** Splits the first word off: `[word, rest]`, rest without its leading spaces. */
 function firstWord(s: string): [string, string] {
@@ -113,6 +126,27 @@ export function parseCommand(input: string): Command {
       const err = validName(to, 'user', DEFAULT_LIMITS.maxNameLength);
       if (err) return usage(`/msg: ${err}`);
       return { kind: 'msg', to, text };
+    }
+    case 'me': {
+      if (rest.trim() === '') return usage('usage: /me <action>  (e.g. /me waves)');
+      return { kind: 'me', text: rest };
+    }
+    case 'nick': {
+      const [nick, extra] = firstWord(rest);
+      if (nick === '' || extra !== '') return usage('usage: /nick <name>  (one word)');
+      const err = validName(nick, 'name', DEFAULT_LIMITS.maxNameLength);
+      if (err) return usage(`/nick: ${err}`);
+      return { kind: 'nick', name: nick };
+    }
+    case 'rooms':
+      if (rest !== '') return usage('usage: /rooms  (lists the rooms on the server; /join <room> enters one)');
+      return { kind: 'rooms' };
+    case 'outbox': {
+      if (rest === '') return { kind: 'outbox' };
+      const [verb, arg] = firstWord(rest);
+      const n = Number(arg);
+      if (verb.toLowerCase() !== 'drop' || !Number.isInteger(n) || n < 1) return usage('usage: /outbox  (lists what waits), /outbox drop <n>  (cancels message n)');
+      return { kind: 'outbox-drop', n };
     }
     case 'who': {
       const [room] = firstWord(rest);

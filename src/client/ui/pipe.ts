@@ -7,6 +7,7 @@ import readline from 'node:readline';
 import type { ChatBackend, ChatMessage } from '../backend.js';
 import { formatPipeLine } from '../format.js';
 import { sanitizeLine } from '../sanitize.js';
+import { describeNetError } from '../wrong-server.js';
 import type { ChatUiOptions } from './options.js';
 
 /**
@@ -29,6 +30,9 @@ export function pacedWriter(out: NodeJS.WritableStream, backend: Pick<ChatBacken
 /** Events after which the end condition may have become true. */
 const WAKE = ['acked', 'failed', 'synced', 'state'];
 
+/** Unsent lines named in the closing message at most; the rest are counted. */
+const UNSENT_LISTED = 10;
+
 export async function runPipe(backend: ChatBackend, opts: ChatUiOptions): Promise<number> {
   const input = opts.input ?? process.stdin;
   const out = opts.output ?? process.stdout;
@@ -39,44 +43,73 @@ export async function runPipe(backend: ChatBackend, opts: ChatUiOptions): Promis
   // then may an input with nothing to send end the run, so `< /dev/null` prints the backlog.
   // A broadcast peer has no single server sync to wait for.
   let settled = backend.kind !== 'repeater';
+  let fatal: string | null = null;
+  let lastProblem = '';
+  // Since when the server has been out of reach (from the start until the first connection).
+  let unreachableSince: number | null = Date.now();
   const print = pacedWriter(out, backend);
+  const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
   const handlers: Array<[string, (...a: any[]) => void]> = [
     ['message', (m: ChatMessage) => print(formatPipeLine(m, opts.timeZone) + '\n')],
     ['notice', (t: string) => err.write(`lab93: ${sanitizeLine(String(t))}\n`)],
     ['failed', () => failed++],
     ['synced', () => (settled = true)],
+    ['fatal', (reason: string) => {
+      fatal = reason;
+      err.write(`lab93: ${sanitizeLine(reason)}\n`);
+      rl.close(); // nothing more is read: it could not be sent anyway
+    }],
     ['state', (s: string, detail?: string) => {
-      if (s === 'offline') settled = true;
-      if (s === 'offline') err.write(`lab93: offline${detail ? ` (${sanitizeLine(detail)})` : ''}; reconnecting\n`);
+      if (s === 'online') unreachableSince = null;
+      else if (unreachableSince === null) unreachableSince = Date.now();
+      if (s !== 'offline' || fatal !== null) return;
+      settled = true;
+      if (detail) lastProblem = detail;
+      err.write(`lab93: offline${detail ? ` (${sanitizeLine(describeNetError(detail))})` : ''}; reconnecting\n`);
     }],
   ];
   for (const [e, fn] of handlers) backend.on(e, fn);
   await backend.start();
 
-  const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
   for await (const line of rl) {
     if (line.trim() === '') continue;
     backend.send({ content: line, room });
   }
 
-  const drained = await new Promise<boolean>((resolve) => {
+  const limit = opts.unreachableTimeoutMs;
+  const outcome = await new Promise<'done' | 'fatal' | 'unreachable'>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const check = (): void => {
+      if (fatal !== null) return finish('fatal');
+      if (limit !== undefined) {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        // Counted from when the server went out of reach, not from the end of the input.
+        if (unreachableSince !== null && backend.pendingCount() > 0) timer = setTimeout(() => finish('unreachable'), Math.max(0, unreachableSince + limit - Date.now()));
+      }
       if (backend.pendingCount() > 0 || !settled) return;
-      finish(true);
+      finish('done');
     };
-    const finish = (ok: boolean): void => {
+    const finish = (how: 'done' | 'fatal' | 'unreachable'): void => {
       if (timer) clearTimeout(timer);
-      for (const e of WAKE) backend.off(e, check);
-      resolve(ok);
+      for (const e of [...WAKE, 'fatal']) backend.off(e, check);
+      resolve(how);
     };
-    for (const e of WAKE) backend.on(e, check);
-    if (opts.drainTimeoutMs !== undefined) timer = setTimeout(() => finish(false), opts.drainTimeoutMs);
+    for (const e of [...WAKE, 'fatal']) backend.on(e, check);
     check();
   });
+  const unsent = backend.queued ? backend.queued() : [];
   const left = backend.pendingCount();
   for (const [e, fn] of handlers) backend.off(e, fn);
   await backend.close();
-  if (!drained) err.write(`lab93: ${left} message(s) not acknowledged in time; they stay queued for the next run\n`);
-  return drained && failed === 0 ? 0 : 1;
+  if (outcome === 'unreachable') {
+    const where = opts.address ?? 'the server';
+    err.write(`lab93: ${where} stayed unreachable for ${Math.round(limit! / 1000)} s${lastProblem ? ` (${sanitizeLine(describeNetError(lastProblem))})` : ''}; giving up\n`);
+  }
+  if (outcome !== 'done' && left > 0) {
+    err.write(`lab93: ${left} message(s) not sent; they stay queued and are sent the next time this runs against that server${unsent.length > 0 ? ':' : ''}\n`);
+    for (const q of unsent.slice(0, UNSENT_LISTED)) err.write(`lab93:   ${sanitizeLine(q.content.replace(/\r?\n/g, ' '))}\n`);
+    if (unsent.length > UNSENT_LISTED) err.write(`lab93:   … and ${unsent.length - UNSENT_LISTED} more\n`);
+  }
+  return outcome === 'done' && failed === 0 ? 0 : 1;
 }

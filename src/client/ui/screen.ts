@@ -11,6 +11,10 @@
  * is not documented (it is stable since Node 10); without it a wrapped input line would be
  * redrawn one row too high. Hand-written because no maintained library does "print above a
  * readline prompt" without taking over the whole screen.
+ *
+ * Between the printed lines and the prompt sits the pending block: our messages not acknowledged
+ * yet, one row each (the caller cuts them to the width), redrawn with the prompt, so that they
+ * stay in sight, marked, until the server has them (issue 11, item 6).
  */
 import readline from 'node:readline';
 
@@ -21,6 +25,9 @@ export class Screen {
   private closed = false;
   /** Rows the input took when Enter was pressed: readline leaves that echo on screen. */
   private echoRows = 0;
+  /** The pending block, and how many of its rows are on screen now. */
+  private pending: string[] = [];
+  private pendingDrawn = 0;
 
   constructor(
     readonly input: NodeJS.ReadableStream,
@@ -46,28 +53,57 @@ export class Screen {
     return this.closed;
   }
 
+  /** Terminal columns (80 when the output does not say). */
+  get columns(): number {
+    return (this.output as { columns?: number }).columns || 80;
+  }
+
+  /** Terminal rows (24 when the output does not say). */
+  get rows(): number {
+    return (this.output as { rows?: number }).rows || 24;
+  }
+
   setPrompt(prompt: string): void {
     if (this.closed) return;
     this.rl.setPrompt(prompt);
     this.redraw();
   }
 
+  /** Replaces the pending block (rows no wider than the terminal) and draws it above the prompt. */
+  setPending(rows: string[]): void {
+    if (this.closed) {
+      this.pending = rows;
+      return;
+    }
+    this.clearInputArea();
+    this.pending = rows;
+    this.drawInputArea();
+  }
+
   /** Draws the prompt and the partial input again, cursor kept. */
   redraw(): void {
     if (this.closed) return;
     this.clearInputArea();
-    this.rl.prompt(true);
+    this.drawInputArea();
   }
 
+  /** Clears the pending block, the prompt and the input, leaving the cursor where they began. */
   private clearInputArea(): void {
-    const rows = this.rl.getCursorPos().rows;
+    const rows = this.rl.getCursorPos().rows + this.pendingDrawn;
     if (rows > 0) readline.moveCursor(this.output, 0, -rows);
     readline.cursorTo(this.output, 0);
     readline.clearScreenDown(this.output);
     (this.rl as RlWithRows).prevRows = 0;
+    this.pendingDrawn = 0;
   }
 
-  /** Prints text (one or more lines) above the input line, leaving the input intact. */
+  private drawInputArea(): void {
+    for (const row of this.pending) this.output.write(row + '\n');
+    this.pendingDrawn = this.pending.length;
+    this.rl.prompt(true);
+  }
+
+  /** Prints text (one or more lines) above the pending block and the input line, leaving the input intact. */
   print(text: string): void {
     if (this.closed) {
       this.output.write(text + '\n');
@@ -75,7 +111,12 @@ export class Screen {
     }
     this.clearInputArea();
     this.output.write(text + '\n');
-    this.rl.prompt(true);
+    this.drawInputArea();
+  }
+
+  /** Rings the terminal bell. */
+  bell(): void {
+    this.output.write('\x07');
   }
 
   /** Removes the line readline echoed when Enter was pressed (call from the 'line' handler). */

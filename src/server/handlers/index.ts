@@ -4,6 +4,7 @@ import { hello } from './hello.js';
 import { message, seed } from './message.js';
 import { register } from './register.js';
 import { history, join, leave, who } from './rooms.js';
+import { rooms } from './room-list.js';
 import type { Handler } from './types.js';
 
 type WithRoom = SendPacket | JoinPacket | LeavePacket | HistoryRequest | WhoRequest;
@@ -25,7 +26,7 @@ function normalisingRoom<P extends WithRoom>(h: Handler<P>, entering = false): H
 
 /** One handler per packet type; the session checks preHello/postHello before calling it. */
 export const HANDLERS: Record<ClientPacketType, Handler<any>> = {
-  hello, register, seed, ping, pong, bye,
+  hello, register, seed, ping, pong, bye, rooms,
   message: normalisingRoom(message),
   join: normalisingRoom(join, true),
   leave: normalisingRoom(leave),
