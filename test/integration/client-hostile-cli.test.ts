@@ -23,15 +23,11 @@ describe('lab93 connect against a server sending the crash line', () => {
   async function hostileServer(): Promise<FakeServer> {
     const fake = await FakeServer.start();
     fakes.push(fake);
-    let sent = false;
     fake.serve((conn) => {
-      // The chat connection's, not the quiet login check a terminal client makes first.
-      const hello = conn.received.find((p) => p.type === 'hello');
-      if (!sent && hello?.quiet !== true) {
-        sent = true;
-        conn.sendRaw(Buffer.from(CRASH_LINE).toString('base64'));
-        conn.sendRaw(CRASH_LINE);
-      }
+      // On every connection: a terminal client's quiet login check comes first and must not
+      // take them; the decoders are total, so they are notices, never a reason to reconnect.
+      conn.sendRaw(Buffer.from(CRASH_LINE).toString('base64'));
+      conn.sendRaw(CRASH_LINE);
       // Sent on every connection (same id, shown once): it arrives whether or not the guard closed the first.
       conn.send(serverMessage(1, 'hello after the crash lines'));
     });

@@ -41,9 +41,11 @@ describe('three peers on one LAN', { skip: why ?? false }, () => {
     lab = new Lab();
     lab.addBridge();
     ['a', 'b', 'c'].forEach((h, i) => lab.addHost(h, i + 1, [0]));
-    started = Date.now();
     for (const h of ['a', 'b', 'c']) peers.set(h, new PeerProc({ name: h, prefix: lab.exec(h, []), args: PEER_ARGS, env: ALL }));
     for (const [h, p] of peers) ids.set(h, (await p.ready()).peer);
+    // The 10 s are the discovery's, counted once every peer listens: how long three Node
+    // processes take to start says nothing about mDNS, and a loaded CI box starts them slowly.
+    started = Date.now();
   });
 
   after(async () => {
@@ -54,12 +56,12 @@ describe('three peers on one LAN', { skip: why ?? false }, () => {
 
   test('they discover each other within 10 s, with no --peer', async () => {
     await Promise.all(['a', 'b', 'c'].map((h) => peers.get(h)!.waitLinked(['a', 'b', 'c'].filter((x) => x !== h).map((x) => ids.get(x)!), 10_000 - (Date.now() - started))));
-    assert.ok(Date.now() - started < 10_000 + 2000, 'linked in time'); // +2 s: process start-up
+    assert.ok(Date.now() - started < 10_000, 'linked in time');
     // Every peer finds every other by itself, within the same 10 s (a link may come up first,
     // dialled by the other side, so wait for the find rather than assume it came before).
     const foundBy = (h: string) => peers.get(h)!.log.lines.filter((l) => l.msg === 'discovery: found').map((l) => l.peer);
     const allFound = () => ['a', 'b', 'c'].every((h) => ['a', 'b', 'c'].filter((x) => x !== h).every((o) => foundBy(h).includes(ids.get(o))));
-    while (!allFound() && Date.now() - started < 10_000 + 2000) await new Promise((r) => setTimeout(r, 50));
+    while (!allFound() && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
     for (const h of ['a', 'b', 'c']) {
       const found = foundBy(h);
       for (const other of ['a', 'b', 'c'].filter((x) => x !== h)) assert.ok(found.includes(ids.get(other)), `${h} found ${other} by mDNS`);
