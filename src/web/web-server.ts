@@ -157,7 +157,7 @@ export function createWebServer(deps: WebDeps): WebServer {
     socket.once('close', () => deps.server.budget.release(addr));
     wss.handleUpgrade(req, socket, head, (ws) => {
       const remote = `${addr}:${req.socket.remotePort ?? 0}`;
-      const conn = deps.server.acceptConn((events) => new WsConn(ws, remote, { maxFrameBytes: limits.limits.maxFrameBytes, maxSendQueue: limits.maxSendQueue }, events), 'plain');
+      const conn = deps.server.acceptConn((events) => new WsConn(ws, socket, remote, { maxFrameBytes: limits.limits.maxFrameBytes, maxSendQueue: limits.maxSendQueue }, events), 'plain');
       if (conn === null) ws.close(1001, 'server shutting down');
     });
   });
