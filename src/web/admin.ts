@@ -43,6 +43,13 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1' || /^127\./.test(a);
 }
 
+/** Whether a Host header names this machine: localhost, 127.x.y.z or [::1], with any port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 /** Operator logins to the teacher's page: a random cookie, kept in memory, ending after `ttlMs`. */
 export class AdminSessions {
   private readonly live = new Map<string, { name: string; until: number }>();

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ProtocolError } from '../protocol/errors.js';
 import type { Lab93Server } from '../server/server.js';
-import { AdminSessions, isLoopback, listConnections } from './admin.js';
+import { AdminSessions, isLoopback, isLoopbackHost, listConnections } from './admin.js';
 import { originAllowed } from './origin.js';
 import { WsConn } from './ws-conn.js';
 
@@ -111,7 +111,9 @@ export function createWebServer(deps: WebDeps): WebServer {
   /** Who may read the teacher's page: an operator's cookie with accounts, loopback without. */
   async function adminAllowed(req: IncomingMessage): Promise<'ok' | 'login' | 'loopback'> {
     if (await hasAccounts()) return admins.check(req) !== null ? 'ok' : 'login';
-    return isLoopback(req.socket.remoteAddress) ? 'ok' : 'loopback';
+    // The Host must name this machine too: a page whose name was rebound to 127.0.0.1 (DNS
+    // rebinding) in the teacher's own browser would otherwise read the list.
+    return isLoopback(req.socket.remoteAddress) && isLoopbackHost(req.headers.host) ? 'ok' : 'loopback';
   }
 
   async function adminApi(req: IncomingMessage, res: ServerResponse): Promise<void> {

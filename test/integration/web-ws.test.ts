@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/log/index.js';
 import { createWebServer, type WebServer } from '../../src/web/web-server.js';
 import { originAllowed } from '../../src/web/origin.js';
-import { isLoopback } from '../../src/web/admin.js';
+import { isLoopback, isLoopbackHost } from '../../src/web/admin.js';
 import { removeDir } from '../helpers/server.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { startAuthServer, type AuthServer } from './auth-server.js';
@@ -129,6 +129,11 @@ describe('the WebSocket endpoint reaches the same server core', () => {
     assert.equal(originAllowed('http://evil', 'h:1', false, ['http://EVIL:80']), true);
     assert.equal(isLoopback('::ffff:127.0.0.1'), true);
     assert.equal(isLoopback('10.0.0.1'), false);
+    assert.equal(isLoopbackHost('127.0.0.1:8093'), true);
+    assert.equal(isLoopbackHost('[::1]:8093'), true);
+    assert.equal(isLoopbackHost('localhost'), true);
+    assert.equal(isLoopbackHost('evil.example:8093'), false);
+    assert.equal(isLoopbackHost('127.0.0.1.evil.example'), false);
   });
 
   it('without accounts the teacher\'s data is served to loopback and shows the web connection', async () => {
@@ -139,6 +144,11 @@ describe('the WebSocket endpoint reaches the same server core', () => {
     const row = body.connections.find((c) => c.user === 'watched');
     assert.equal(row?.protocol, 'web');
     assert.equal(row?.messagesIn, 1);
+    // A rebound name pointing at loopback is still refused.
+    const rebound = await new Promise<number>((resolve) => {
+      void import('node:http').then(({ request }) => request({ host: '127.0.0.1', port: wc.webPort, path: '/admin/api', headers: { host: `evil.example:${wc.webPort}` } }, (res) => resolve(res.statusCode ?? 0)).end());
+    });
+    assert.equal(rebound, 403);
     w.ws.close();
   });
 });
