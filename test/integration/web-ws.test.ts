@@ -10,7 +10,8 @@ import { silentLogger } from '../../src/log/index.js';
 import { createWebServer, type WebServer } from '../../src/web/web-server.js';
 import { originAllowed } from '../../src/web/origin.js';
 import { isLoopback, isLoopbackHost } from '../../src/web/admin.js';
-import { removeDir } from '../helpers/server.js';
+import { selfSigned } from '../helpers/certs.js';
+import { removeDir, startServer } from '../helpers/server.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { startAuthServer, type AuthServer } from './auth-server.js';
 import { startWebChat, type WebChat } from './web-browser.js';
@@ -182,5 +183,35 @@ describe('the teacher\'s page with accounts', () => {
     assert.equal(res.status, 200);
     assert.ok(Array.isArray(((await res.json()) as { connections: unknown[] }).connections));
     assert.equal((await fetch(url + 'admin/api', { headers: { cookie: 'lab93admin=forged' } })).status, 401);
+  });
+});
+
+describe('with a certificate the web port speaks https and wss', () => {
+  it('serves the page over https and a chat over wss', async () => {
+    const pem = await selfSigned();
+    const ts = await startServer();
+    const web = createWebServer({ server: ts.server, log: silentLogger(), tls: { cert: pem.cert, key: pem.key } });
+    const { port } = await web.listen(0, '127.0.0.1');
+    try {
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pem.cert, origin: `https://127.0.0.1:${port}` });
+      const welcome = await new Promise<Packet>((resolve, reject) => {
+        ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', username: 'secure' })));
+        ws.on('message', (d) => resolve(JSON.parse(String(d)) as Packet));
+        ws.on('error', reject);
+      });
+      assert.equal(welcome.type, 'welcome');
+      ws.close();
+      // The plain-http origin of the same host is another origin.
+      const refused = await new Promise<number>((resolve) => {
+        const w2 = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pem.cert, origin: `http://127.0.0.1:${port}` });
+        w2.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
+        w2.on('open', () => resolve(101));
+      });
+      assert.equal(refused, 403);
+    } finally {
+      await ts.stop();
+      await web.close();
+      removeDir(ts.dir);
+    }
   });
 });
