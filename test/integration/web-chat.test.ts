@@ -186,3 +186,48 @@ describe('web client reconnects', { skip }, () => {
     }
   });
 });
+
+describe('web client with accounts, keyboard only', { skip }, () => {
+  it('signs in with a password using the keyboard alone, and after a reload with the saved token', async () => {
+    const { startAuthServer } = await import('./auth-server.js');
+    const { createWebServer } = await import('../../src/web/web-server.js');
+    const { silentLogger } = await import('../../src/log/index.js');
+    const as = await startAuthServer();
+    await as.addUser('ines', 'a long password');
+    const web = createWebServer({ server: as.server, log: silentLogger(), hasAccounts: async () => true });
+    const url = `http://127.0.0.1:${(await web.listen(0, '127.0.0.1')).port}/`;
+    const browser = await launchBrowser();
+    try {
+      const p = await (await browser.newContext()).newPage();
+      await p.goto(url);
+      // The name field has focus; Tab leads to the password, Enter submits.
+      await p.keyboard.type('ines');
+      await p.keyboard.press('Tab');
+      await p.keyboard.type('a long password');
+      await p.keyboard.press('Enter');
+      await p.locator('#status', { hasText: /^online/ }).waitFor();
+      assert.equal(await p.locator('#me').textContent(), 'ines ✓');
+      // Focus is in the message line: typing and Enter sends.
+      await p.keyboard.type('typed without a mouse');
+      await p.keyboard.press('Enter');
+      await p.locator('#log li.msg.own:not(.pending)', { hasText: 'typed without a mouse' }).waitFor();
+      assert.equal(await p.locator('#log').getAttribute('aria-live'), 'polite');
+      const stored = (await as.store.history('lobby', null, 10)).find((m) => m.content === 'typed without a mouse');
+      assert.equal(stored?.verified, true);
+      await p.reload();
+      await p.locator('#status', { hasText: /^online/ }).waitFor();
+      assert.equal(await p.locator('#me').textContent(), 'ines ✓');
+      // A wrong password for a registered name brings the sign-in form back with the reason.
+      const q = await (await browser.newContext()).newPage();
+      await q.goto(url);
+      await q.getByLabel('Name', { exact: true }).fill('ines');
+      await q.getByLabel(/^Password/).fill('not it');
+      await q.getByRole('button', { name: 'Sign in' }).click();
+      await q.locator('#signin-error', { hasText: /wrong password/ }).waitFor();
+    } finally {
+      await browser.close();
+      await as.stop();
+      await web.close();
+    }
+  });
+});
