@@ -57,7 +57,7 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('-q, --quiet', 'log warnings and errors only')
     .addOption(logFormatOption())
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)')
-    .addOption(new Option('--web <port>', `serve the web client (http, https with --tls-cert) on this port (default ${DEFAULT_WEB_PORT})`).env('LAB93_WEB'))
+    .addOption(new Option('--web <port>', `serve the web client (http, https with --tls-cert) on this port (default ${DEFAULT_WEB_PORT}; off: none)`).env('LAB93_WEB'))
     .option('--no-web', 'do not serve the web client')
     .addOption(new Option('--web-origin <origin>', 'one more origin allowed to open the web client\'s WebSocket (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--guests <yes|no>', 'may unregistered names log in').choices(['yes', 'no']).default('yes'))
@@ -100,7 +100,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     auth,
     announce: f.announce !== false,
     tls: serverTlsFromFlags(f),
-    web: f.web === false ? null : { port: typeof f.web === 'string' ? parsePort(f.web) : DEFAULT_WEB_PORT, origins: f.webOrigin ?? [], explicit: typeof f.web === 'string' },
+    web: f.web === false || f.web === 'off' ? null : { port: typeof f.web === 'string' ? parsePort(f.web) : DEFAULT_WEB_PORT, origins: f.webOrigin ?? [], explicit: typeof f.web === 'string' },
   });
 }
 

@@ -177,7 +177,7 @@ export function createWebServer(deps: WebDeps): WebServer {
           http1.off('error', reject);
           http1.on('error', (err) => log.error({ err }, 'web listener error'));
           const a = http1.address() as AddressInfo;
-          log.info({ host: a.address, port: a.port, tls: secure }, `web client on ${secure ? 'https' : 'http'}://${a.address}:${a.port}/`);
+          log.info({ host: a.address, port: a.port, tls: secure, url: `${secure ? 'https' : 'http'}://${a.address}:${a.port}/` }, 'web client listening');
           resolve(a);
         });
       });

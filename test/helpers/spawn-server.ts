@@ -23,7 +23,7 @@ process.on('exit', () => {
 
 /** `wrap` runs the server through another command, e.g. ['prlimit', '--nofile=256:256', '--']. */
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<ServerProcess> {
-  const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'server', '-a', '127.0.0.1', '-p', '0', '--no-web', ...args];
+  const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'server', '-a', '127.0.0.1', '-p', '0', ...args];
   const proc = spawn(wrap[0] ?? argv[0]!, [...wrap.slice(1), ...(wrap.length > 0 ? argv : argv.slice(1))], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -347,7 +347,6 @@ function renderLog() {
   const key = state.current;
   $('conv-title').textContent = key.startsWith('#') ? key : 'Direct messages with ' + key.slice(1);
   const log = $('log');
-  const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   log.replaceChildren();
   for (const m of conv(key).messages) {
     const own = m.username === state.me || m.username === store.get('name', '');
@@ -366,7 +365,7 @@ function renderLog() {
     li.append(el('div', 'content', m.content));
     log.append(li);
   }
-  if (stick || true) log.scrollTop = log.scrollHeight;
+  log.scrollTop = log.scrollHeight;
 }
 
 function renderPeople() {
