@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/log/index.js';
 import { createWebServer, type WebServer } from '../../src/web/web-server.js';
 import { originAllowed } from '../../src/web/origin.js';
+import { startLine } from '../../src/log/pretty.js';
 import { isLoopback, isLoopbackHost } from '../../src/web/admin.js';
 import { selfSigned } from '../helpers/certs.js';
 import { removeDir, startServer } from '../helpers/server.js';
@@ -119,6 +120,10 @@ describe('the WebSocket endpoint reaches the same server core', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.equal((await fetch(wc.url + '../etc/passwd')).status, 404);
+  });
+
+  it('the start line gives the address to write on the board', () => {
+    assert.equal(startLine({ role: 'server', listen: '0.0.0.0:5190', db: '/d.db', classic: true, announce: true, web: 'http://lab-pc:8093/' }), 'lab93 server on 0.0.0.0:5190 · database /d.db · classic board on this port · web client at http://lab-pc:8093/ · announced on the LAN · Ctrl-C stops');
   });
 
   it('origin rules in detail', () => {
