@@ -166,7 +166,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     await store.close();
   });
   // Once Ctrl-C is handled: the start line says it stops.
-  log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null, web: web && o.web ? `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${o.web.port}/` : false }, 'ready');
+  log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null, ...(web && o.web ? { web: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${o.web.port}/` } : {}) }, 'ready');
 }
 
 async function startAnnouncing(port: number, host: string, log: import('pino').Logger, fingerprint?: string, webPort?: number): Promise<{ stop(): Promise<void> } | null> {
