@@ -21,7 +21,8 @@ if (files.length === 0) {
 }
 // Tests never send mDNS beyond this machine: servers and peers they start announce on loopback
 // only, unless a test says otherwise (the network namespace tests, inside their own LANs).
-const env = { ...process.env, LAB93_MDNS_INTERFACES: process.env.LAB93_MDNS_INTERFACES ?? 'lo' };
+// Servers the tests start serve no web client unless a test asks (two of them would race for port 8093).
+const env = { ...process.env, LAB93_MDNS_INTERFACES: process.env.LAB93_MDNS_INTERFACES ?? 'lo', LAB93_WEB: process.env.LAB93_WEB ?? 'off' };
 // --test-force-exit: a test file whose tests are done ends even if a failure left a socket or a
 // child open, so one failure cannot hang the suite; --test-timeout turns a stuck test into a failure.
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=180000', ...files], { stdio: 'inherit', env });

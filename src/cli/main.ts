@@ -18,6 +18,8 @@ import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { registerUserCommand } from './user.js';
 import { UsageError, parsePort, parsePositiveInt, plainOptionDescription } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
+import { DEFAULT_WEB_PORT } from '../web/web-server.js';
+import { normalizeOrigin } from '../web/origin.js';
 
 const EXAMPLES = `
 Examples:
@@ -39,6 +41,7 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
+  web?: string | boolean; webOrigin?: string[];
   guests: string; registration: string; loginFailures?: string; loginFailuresPerAddress?: string; registrationsPerHour?: string; maxTokens?: string;
 }
 
@@ -54,6 +57,9 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('-q, --quiet', 'log warnings and errors only')
     .addOption(logFormatOption())
     .option('--no-announce', 'do not announce the server on the LAN (mDNS)')
+    .addOption(new Option('--web <port>', `serve the web client (http, https with --tls-cert) on this port (default ${DEFAULT_WEB_PORT}; off: none)`).env('LAB93_WEB'))
+    .option('--no-web', 'do not serve the web client')
+    .addOption(new Option('--web-origin <origin>', 'one more origin allowed to open the web client\'s WebSocket (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--guests <yes|no>', 'may unregistered names log in').choices(['yes', 'no']).default('yes'))
     .addOption(new Option('--registration <policy>', 'open: a guest may register its name with a register packet').choices(['closed', 'open']).default('closed'))
     .option('--login-failures <n>', 'failed logins per account per minute before it is throttled (default 5)')
@@ -78,6 +84,7 @@ async function startServer(f: ServerFlags): Promise<void> {
   set(auth, 'registrationsPerAddress', num(f.registrationsPerHour, '--registrations-per-hour'));
   set(auth, 'maxTokensPerAccount', num(f.maxTokens, '--max-tokens'));
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
+  for (const o of f.webOrigin ?? []) if (normalizeOrigin(o) === null) throw new UsageError(`--web-origin takes an origin such as https://chat.example.org, not "${o}"`);
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);
   await runServer({
@@ -93,6 +100,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     auth,
     announce: f.announce !== false,
     tls: serverTlsFromFlags(f),
+    web: f.web === false || f.web === 'off' ? null : { port: typeof f.web === 'string' ? parsePort(f.web) : DEFAULT_WEB_PORT, origins: f.webOrigin ?? [], explicit: typeof f.web === 'string' },
   });
 }
 

@@ -1,4 +1,5 @@
 /** `lab93 server` / `lab93 -r -s`: runs the repeater server until SIGINT or SIGTERM. */
+import { hostname } from 'node:os';
 import { stopOnSignals } from './signals.js';
 import type { Level } from 'pino';
 import { AuthGate } from '../auth/gate.js';
@@ -16,6 +17,7 @@ import { announceRepeater } from '../peer/discovery.js';
 import type { Synchronous } from '../store/types.js';
 import { UsageError } from './usage.js';
 import { claimDatabase } from './owner.js';
+import { createWebServer, type WebServer } from '../web/web-server.js';
 
 export interface RunServerOptions {
   host: string;
@@ -37,6 +39,8 @@ export interface RunServerOptions {
   bus?: string;
   /** TLS on the chat port (--tls-cert, --tls-key, --tls-only). */
   tls?: TlsServerOptions;
+  /** The web client (--web PORT, --web-origin); null with --no-web. */
+  web?: { port: number; origins: string[]; explicit?: boolean } | null;
 }
 
 /**
@@ -126,29 +130,50 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     await store.close();
     process.exit(1);
   }
+  let web: WebServer | null = null;
+  if (o.web) {
+    web = createWebServer({ server, log: log.child({ component: 'web' }), options: { origins: o.web.origins }, hasAccounts: async () => (await accounts.list()).length > 0, ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}) });
+    try {
+      await web.listen(o.web.port, o.host);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (!o.web.explicit) {
+        // The default port taken (a second server on the machine) must not stop the chat itself.
+        log.warn({ err: { code: e.code, message: e.message } }, `web client not served: cannot listen on ${o.host}:${o.web.port} (choose one with --web PORT)`);
+        web = null;
+      } else {
+        log.fatal({ err: { code: e.code, message: e.message } }, `cannot listen for the web client on ${o.host}:${o.web.port} (--web PORT, or --no-web)`);
+        process.stderr.write(`lab93: cannot listen for the web client on ${o.host}:${o.web.port}: ${e.code ?? e.message} (--web PORT, or --no-web)\n`);
+        await server.close();
+        await store.close();
+        process.exit(1);
+      }
+    }
+  }
   if (o.store === undefined) log.info({ db: o.db, synchronous: o.synchronous }, 'store open');
   else log.info({ store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }, 'cluster store open');
   // The fingerprint users compare with what their client pins on first use (docs/operations.md).
   const fingerprint = o.tls ? certFingerprint(o.tls.cert) : undefined;
   if (o.tls) log.info({ fingerprint, tlsOnly: o.tls.only }, o.tls.only ? 'TLS only on the chat port' : 'TLS on the chat port, plaintext too');
   // Found by `lab93 -r -c` without an address and by peers' /scan (docs/broadcast.md).
-  const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log, fingerprint);
+  const announcer = o.announce === false ? null : await startAnnouncing(listening.port, o.host, log, fingerprint, web ? o.web?.port : undefined);
   stopOnSignals(log, async () => {
     await announcer?.stop();
     await server.close();
+    await web?.close();
     await bus.close();
     await accounts.close();
     await store.close();
   });
   // Once Ctrl-C is handled: the start line says it stops.
-  log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null }, 'ready');
+  log.info({ role: 'server', listen: `${o.host}:${listening.port}`, ...(o.store === undefined ? { db: o.db } : { store: redact(o.store), bus: o.bus ? redact(o.bus) : 'in-process' }), classic: classic !== undefined, classicPorts: classic?.ports ?? [], announce: announcer !== null, ...(web && o.web ? { web: `${o.tls ? 'https' : 'http'}://${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${o.web.port}/` } : {}) }, 'ready');
 }
 
-async function startAnnouncing(port: number, host: string, log: import('pino').Logger, fingerprint?: string): Promise<{ stop(): Promise<void> } | null> {
+async function startAnnouncing(port: number, host: string, log: import('pino').Logger, fingerprint?: string, webPort?: number): Promise<{ stop(): Promise<void> } | null> {
   try {
     // Bound to one address: announce only on the interface that has it.
     const only = host === '0.0.0.0' || host === '::' ? undefined : [host === 'localhost' ? '127.0.0.1' : host];
-    const a = await announceRepeater({ port, log: log.child({ component: 'mdns' }), ...(only ? { interfaces: only } : {}), ...(fingerprint ? { fingerprint } : {}) });
+    const a = await announceRepeater({ port, log: log.child({ component: 'mdns' }), ...(only ? { interfaces: only } : {}), ...(fingerprint ? { fingerprint } : {}), ...(webPort ? { webPort } : {}) });
     log.info({ instance: a.instance, port }, 'announced on the LAN (mDNS, _lab93._tcp)');
     return a;
   } catch (err) {

@@ -26,7 +26,7 @@ const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', 
  */
 const SUMMED_UP = new Set([
   'listening', 'store open', 'cluster store open', 'classic board listening',
-  'announced on the LAN (mDNS, _lab93._tcp)', 'peer listening', 'discovery: on interface',
+  'announced on the LAN (mDNS, _lab93._tcp)', 'peer listening', 'discovery: on interface', 'web client listening',
 ]);
 
 /** Characters a terminal would act on or draw misleadingly: C0 (tab and newline too), DEL, C1, bidi controls, lone surrogates. */
@@ -75,6 +75,8 @@ export interface ReadyFields {
   classicPorts?: number[];
   /** server: announced with mDNS; peer: discovery on. */
   announce?: boolean;
+  /** server: the web client's address (src/web), or false when it is off. */
+  web?: string | false;
   discovery?: boolean;
   peer?: string;
   user?: string;
@@ -94,6 +96,7 @@ export function startLine(r: ReadyFields): string {
     const own = (r.classicPorts ?? []).map((p) => `:${p}`).join(', ');
     if (r.classic === false) parts.push('classic board off');
     else parts.push(own ? `classic board on this port and on ${own}` : 'classic board on this port');
+    if (r.web) parts.push(`web client at ${s(r.web)}`);
     parts.push(r.announce ? 'announced on the LAN' : 'not announced on the LAN');
   }
   if (r.role === 'peer') {

@@ -25,7 +25,37 @@ export interface FrameConnEvents {
   close(hadError: boolean): void;
 }
 
+/**
+ * What the server core needs from a connection, whatever carries it: a FrameConn over TCP, or a
+ * WebSocket (src/web/ws-conn.ts) where one message is one frame. The session never sees more.
+ */
+export interface MessageConn {
+  readonly id: string;
+  readonly remote: string;
+  /** How the frames travel, for the teacher's page: a byte stream or WebSocket messages. */
+  readonly transport: 'tcp' | 'web';
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames read and written (the teacher's page shows messages in and out). */
+  framesIn: number;
+  framesOut: number;
+  readonly pendingBytes: number;
+  readonly isClosed: boolean;
+  send(frame: Buffer): boolean;
+  drained(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  stopReading(): void;
+  end(graceMs?: number): void;
+  destroy(): void;
+}
+
 let nextId = 1;
+
+/** A connection id unique in the process, whatever the transport. */
+export function nextConnId(): string {
+  return `c${nextId++}`;
+}
 
 /**
  * The last join of a tick, kept so that connections whose queues hold the very same frames (a
@@ -58,8 +88,9 @@ function forgetShared(): void {
   lastJoined = null;
 }
 
-export class FrameConn {
+export class FrameConn implements MessageConn {
   readonly id: string;
+  readonly transport = 'tcp' as const;
   readonly remote: string;
   private readonly splitter: LineSplitter;
   private queue: Buffer[] = [];
@@ -73,13 +104,15 @@ export class FrameConn {
   private overflowed = false;
   bytesIn = 0;
   bytesOut = 0;
+  framesIn = 0;
+  framesOut = 0;
 
   constructor(
     readonly socket: Socket,
     private readonly opts: FrameConnOptions,
     private readonly on: FrameConnEvents,
   ) {
-    this.id = `c${nextId++}`;
+    this.id = nextConnId();
     this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
     this.splitter = new LineSplitter(opts.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -107,6 +140,7 @@ export class FrameConn {
     const res = this.splitter.push(chunk);
     for (const line of res.lines) {
       if (this.stopped) return;
+      this.framesIn++;
       this.on.frame(line);
     }
     if (!res.ok) {
@@ -130,6 +164,7 @@ export class FrameConn {
     if (this.closed || this.ending || this.overflowed) return false;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
+    this.framesOut++;
     // Only output piling up while the socket is not draining counts against the limit: one
     // commit's fan-out may exceed it in a single tick for a reader that keeps up perfectly well.
     const pending = this.queuedBytes + this.socket.writableLength;

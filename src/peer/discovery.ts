@@ -328,10 +328,10 @@ export class Discovery extends EventEmitter {
  * Announces a repeater server on the LAN (TXT mode=repeater) until stop() is called.
  * Used by `lab93 server` unless `--no-announce`.
  */
-export async function announceRepeater(o: { port: number; username?: string; log?: Logger; interfaces?: string[]; mdnsPort?: number; fingerprint?: string; instance?: string }): Promise<{ instance: string; stop(): Promise<void> }> {
+export async function announceRepeater(o: { port: number; username?: string; log?: Logger; interfaces?: string[]; mdnsPort?: number; fingerprint?: string; instance?: string; webPort?: number }): Promise<{ instance: string; stop(): Promise<void> }> {
   const username = o.username ?? safeUser();
   const d = new Discovery({
-    service: { port: o.port, peerId: randomPeerId(), mode: 'repeater', username, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}), ...(o.instance ? { instance: o.instance } : {}) },
+    service: { port: o.port, peerId: randomPeerId(), mode: 'repeater', username, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}), ...(o.webPort ? { webPort: o.webPort } : {}), ...(o.instance ? { instance: o.instance } : {}) },
     browse: false,
     ...(o.log ? { log: o.log } : {}),
     ...(o.interfaces ? { interfaces: o.interfaces } : {}),

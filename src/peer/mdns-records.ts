@@ -32,6 +32,8 @@ export interface LocalService {
    * certificate it is shown against it, and against its own pin of this name.
    */
   fingerprint?: string;
+  /** A repeater serving the web client: its HTTP(S) port (TXT web), for a link to hand out. */
+  webPort?: number;
 }
 
 /** One service seen in one packet. */
@@ -64,6 +66,7 @@ export function hostLabel(hostname: string): string {
 function txtStrings(s: LocalService): string[] {
   const txt = [`v=${s.version}`, `id=${s.peerId}`, `mode=${s.mode}`, `user=${s.username}`];
   if (s.fingerprint) txt.push(`fp=${s.fingerprint}`);
+  if (s.webPort) txt.push(`web=${s.webPort}`);
   return txt;
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { AuthGate } from '../auth/gate.js';
 import { MemoryAccountStore } from '../auth/memory.js';
 import type { BusEvent, MessageBus } from '../bus/types.js';
-import { FrameConn } from '../net/frame-conn.js';
+import { FrameConn, type FrameConnEvents, type MessageConn } from '../net/frame-conn.js';
 import { createTlsAcceptor, type TlsServerOptions } from '../net/tls.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { EncodedPacket, encodeFrame } from '../protocol/frame.js';
@@ -61,6 +61,12 @@ export interface Lab93Server {
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Serves one already-connected socket (used by listen, by tests and by other listeners). */
   handleSocket(socket: Socket): void;
+  /**
+   * Starts a session on a connection another transport made (src/web: a WebSocket), so it
+   * reaches the same handlers, limits and catch-up as TCP. `make` receives the events the
+   * session answers to; the caller admits the connection against `budget` itself.
+   */
+  acceptConn(make: (events: FrameConnEvents) => MessageConn, mode: 'base64' | 'plain'): MessageConn | null;
   close(): Promise<void>;
   readonly sessions: ReadonlySet<Session>;
   readonly committer: GroupCommit;
@@ -231,8 +237,14 @@ export function createServer(deps: ServerDeps): Lab93Server {
   // ---- accepting --------------------------------------------------------------------------
   /** Starts a Lab-93 session on the socket; the caller feeds it the bytes read while sniffing. */
   function startSession(socket: Socket, mode: 'base64' | 'plain'): FrameConn {
+    let conn!: FrameConn;
+    openSession((events) => (conn = new FrameConn(socket, { maxFrameBytes: opts.limits.maxFrameBytes, maxSendQueue: opts.maxSendQueue }, events)), mode);
+    return conn;
+  }
+
+  function openSession(make: (events: FrameConnEvents) => MessageConn, mode: 'base64' | 'plain'): MessageConn {
     let session: Session;
-    const conn = new FrameConn(socket, { maxFrameBytes: opts.limits.maxFrameBytes, maxSendQueue: opts.maxSendQueue }, {
+    const conn = make({
       frame: (line) => session.onFrame(line),
       oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes`, { fatal: true })),
       overflow: (pending) => {
@@ -246,7 +258,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     });
     session = new Session(ctx, conn, mode);
     sessions.add(session);
-    session.log.info({ protocol: mode }, 'connection opened');
+    session.log.info({ protocol: conn.transport === 'web' ? 'web' : mode }, 'connection opened');
     return conn;
   }
 
@@ -358,6 +370,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     context: ctx,
     budget,
     handleSocket,
+    acceptConn: (make, mode) => (closing ? null : openSession(make, mode)),
     flushCursors,
     pruneUsers,
     listen(port, host = '0.0.0.0') {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, type EncodedPacket, type FrameMode } from '../protocol/frame.js';
 import { decodeClientPacket, type ServerPacket } from '../protocol/packets.js';
-import type { FrameConn } from '../net/frame-conn.js';
+import type { MessageConn } from '../net/frame-conn.js';
 import { TokenBucket } from './rate-limit.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './handlers/index.js';
@@ -43,10 +43,12 @@ export class Session {
   /** An unexpected exception ended this session (logged once). */
   private faulted = false;
   closeReason = '';
+  /** The latest protocol errors sent (newest last, at most 5), for the teacher's page. */
+  readonly recentErrors: Array<{ code: ErrorCode; message: string; at: number }> = [];
 
   constructor(
     readonly ctx: ServerContext,
-    readonly conn: FrameConn,
+    readonly conn: MessageConn,
     readonly mode: FrameMode,
   ) {
     this.id = conn.id;
@@ -194,6 +196,7 @@ export class Session {
   fail(err: ProtocolError): void {
     if (this.state === 'closed') return;
     this.errors++;
+    if (this.recentErrors.push({ code: err.code, message: err.message, at: this.ctx.now() }) > 5) this.recentErrors.shift();
     const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
     if (err.retryAfterMs !== undefined) packet.retry_after_ms = err.retryAfterMs;
     this.reply(packet);

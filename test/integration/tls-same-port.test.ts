@@ -22,6 +22,7 @@ import { ask } from '../fixtures/classic/harness.js';
 import { selfSigned, type Pem } from '../helpers/certs.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { WireClient } from '../helpers/wire-client.js';
+import type { FrameConn } from '../../src/net/frame-conn.js';
 
 interface Running {
   server: Lab93Server;
@@ -102,7 +103,7 @@ describe('TLS on the chat port, next to plaintext', () => {
 
     // The session really runs over TLS: the server holds an encrypted socket for tess.
     const s = [...chat.server.sessions].find((x) => x.username === 'tess');
-    assert.equal((s?.conn.socket as tls.TLSSocket).encrypted, true);
+    assert.equal(((s?.conn as FrameConn).socket as tls.TLSSocket).encrypted, true);
   });
 
   it('inside TLS the server still tells base64 and plain frames apart', async () => {
