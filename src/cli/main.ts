@@ -16,6 +16,7 @@ import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './p
 import { chooseMode } from './mode.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { registerUserCommand } from './user.js';
+import { registerCheckCommand } from './check.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
@@ -128,6 +129,7 @@ export function buildProgram(): Command {
   registerCertCommand(program);
   registerPinsCommand(program);
   registerUserCommand(program);
+  registerCheckCommand(program);
   return program;
 }
 
