@@ -28,6 +28,8 @@ export async function runCases<E extends CaseEnv>(cases: Case<E>[], makeEnv: (t:
     } catch (err) {
       if (err instanceof NotAttempted) results.push({ ...info, status: 'not attempted', observed: err.message, excerpt: t.tail() });
       else results.push({ ...info, status: 'fail', observed: err instanceof CaseFailure ? err.message : `the checker could not go on: ${(err as Error).message}`, excerpt: t.tail() });
+    } finally {
+      t.closeAll();
     }
   }
   return results;

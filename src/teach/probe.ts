@@ -11,6 +11,12 @@ export type Packet = Record<string, unknown>;
 /** The transcript of one case: every connection's frames in order. */
 export class Transcript {
   readonly lines: WireLine[] = [];
+  /** Connections opened during the case, closed when it ends whatever happened. */
+  readonly open = new Set<{ close(): void }>();
+  closeAll(): void {
+    for (const c of this.open) c.close();
+    this.open.clear();
+  }
   add(conn: string, dir: WireLine['dir'], text: string): void {
     this.lines.push({ conn, dir, text: text.length > 300 ? text.slice(0, 300) + '…' : text });
   }
@@ -77,7 +83,9 @@ export class Probe {
       sock.once('connect', () => {
         clearTimeout(timer);
         sock.setNoDelay(true);
-        resolve(new Probe(sock, name, mode, t));
+        const probe = new Probe(sock, name, mode, t);
+        t.open.add(probe);
+        resolve(probe);
       });
       sock.once('error', (err) => {
         clearTimeout(timer);
