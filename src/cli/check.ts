@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
+import { checkClient } from '../teach/check-client.js';
 import { checkServer } from '../teach/check-server.js';
 import { exitStatus } from '../teach/report.js';
 import { parseHostPort, parsePositiveInt } from './usage.js';
@@ -23,6 +24,16 @@ export function registerCheckCommand(program: Command): void {
         host, port, classic: f.classic === true, waitMs: parsePositiveInt(f.wait, '--wait'),
         ...(f.only ? { only: f.only.split(',') } : {}),
       });
+      process.stdout.write(report);
+      process.exitCode = exitStatus(results);
+    });
+  check
+    .command('client')
+    .description('run your client against a scripted server and report case by case; {host} and {port} in ARGS are replaced')
+    .argument('<command...>', 'the program and its arguments, after --')
+    .option('--wait <ms>', 'how long to wait for each answer', '2000')
+    .action(async (cmd: string[], f: { wait: string }) => {
+      const { results, report } = await checkClient({ command: cmd[0]!, args: cmd.slice(1), waitMs: parsePositiveInt(f.wait, '--wait') });
       process.stdout.write(report);
       process.exitCode = exitStatus(results);
     });
