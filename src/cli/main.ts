@@ -17,6 +17,7 @@ import { chooseMode } from './mode.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { registerUserCommand } from './user.js';
 import { registerCheckCommand } from './check.js';
+import { registerTraceCommand, traceFromFlags } from './trace.js';
 import { UsageError, parsePort, parsePositiveInt } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 
@@ -40,6 +41,7 @@ Cluster: lab93 server --store postgres://db-host/lab93 --bus nats://nats-host:42
 interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
+  trace?: string | boolean; traceContent?: boolean;
   guests: string; registration: string; loginFailures?: string; loginFailuresPerAddress?: string; registrationsPerHour?: string; maxTokens?: string;
 }
 
@@ -60,7 +62,9 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('--login-failures <n>', 'failed logins per account per minute before it is throttled (default 5)')
     .option('--login-failures-per-address <n>', 'failed logins per address per minute (default 20)')
     .option('--registrations-per-hour <n>', 'accounts one address may register per hour (default 5)')
-    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)');
+    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)')
+    .option('--trace [file]', 'write every frame in and out, decoded, as JSON lines (stdout, or appended to FILE); read it with lab93 trace')
+    .option('--trace-content', 'with --trace: include message content (left out by default)');
   // Every limit, from the limits table (docs/security.md, "Limits").
   addLimitFlags(cmd, 'server', ['server', 'process']);
   return addServerTlsOptions(addClassicServerOptions(cmd));
@@ -81,6 +85,7 @@ async function startServer(f: ServerFlags): Promise<void> {
   const envLevel = process.env.LAB93_LOG_LEVEL as 'info' | undefined;
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);
+  const trace = traceFromFlags(f);
   await runServer({
     ...cluster,
     ...(classic ? { classic } : {}),
@@ -94,6 +99,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     auth,
     announce: f.announce !== false,
     tls: serverTlsFromFlags(f),
+    ...(trace ? { trace } : {}),
   });
 }
 
@@ -130,6 +136,7 @@ export function buildProgram(): Command {
   registerPinsCommand(program);
   registerUserCommand(program);
   registerCheckCommand(program);
+  registerTraceCommand(program);
   return program;
 }
 

@@ -86,6 +86,7 @@ export class Session {
 
   private handleLine(line: Buffer): void {
     if (this.state === 'closed') return;
+    if (this.ctx.trace !== null) this.ctx.trace.frameIn(this, line);
     const decoded = decodeFrame(line, this.mode);
     if (!decoded.ok) {
       this.fail(new ProtocolError(decoded.code, decoded.message, { fatal: this.state === 'hello' }));
@@ -187,6 +188,7 @@ export class Session {
 
   // ---- outbound ---------------------------------------------------------------------------
   reply(packet: ServerPacket): void {
+    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, packet);
     this.conn.send(encodeFrame(packet, this.mode));
   }
 
@@ -196,6 +198,7 @@ export class Session {
     this.errors++;
     const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
     if (err.retryAfterMs !== undefined) packet.retry_after_ms = err.retryAfterMs;
+    if (this.ctx.trace !== null) this.ctx.trace.error(this, err.code, err.message);
     this.reply(packet);
     this.log.info({ code: err.code }, `rejected: ${err.message}`);
     if (err.fatal) this.close(err.code);
@@ -212,6 +215,7 @@ export class Session {
     // when its commit was visible to our last_id read before its fan-out reached us (a shared
     // store read over the network, or a message from another server of a cluster).
     if (this.state !== 'ready' || id <= this.syncedUpTo) return;
+    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, enc.packet);
     if (this.conn.send(enc.frame(this.mode)) && id > this.deliveredId) this.deliveredId = id;
   }
 
