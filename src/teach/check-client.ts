@@ -10,7 +10,7 @@ import { LineSplitter } from '../protocol/line-splitter.js';
 import { CaseFailure, formatReport, type CaseInfo, type CaseResult } from './report.js';
 import { decodeLine, Transcript, type Packet } from './probe.js';
 import { NotAttempted, fail, show } from './case.js';
-import { diagnoseFrame, hint, nearMiss } from './hints.js';
+import { diagnoseFrame, hint, nearMiss } from '../protocol/hints.js';
 
 /** The checker's side of the client's connection. */
 class Accepted {

@@ -6,7 +6,7 @@
  */
 import { decodeFrame, type FrameMode } from '../protocol/frame.js';
 import type { TraceSink } from '../server/context.js';
-import { diagnoseFrame, HINTS, nearMiss, type HintId } from './hints.js';
+import { diagnoseFrame, HINTS, nearMiss, type HintId } from '../protocol/hints.js';
 
 export interface TraceRecord {
   time: string;

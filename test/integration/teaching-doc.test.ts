@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HINTS } from '../../src/teach/hints.js';
+import { HINTS } from '../../src/protocol/hints.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { ROOT, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 

@@ -57,6 +57,8 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
         const e = await t.waitFor((r) => r.dir === 'error');
         assert.equal(e.code, c.code);
         assert.match(e.hint ?? '', c.hint);
+        // The error the client receives says what to do too; its code is unchanged.
+        assert.match(e.message ?? '', c.hint);
         assert.match(formatTraceLine(JSON.stringify(e)) ?? '', /hint: /);
       } finally {
         p.kill();
@@ -76,6 +78,7 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
       assert.equal(e.code, 'bad_frame');
       assert.equal(e.username, 'mixer');
       assert.match(e.hint ?? '', /this connection is base64/);
+      assert.match(e.message ?? '', /^not base64: this connection is base64/);
     } finally {
       sock.destroy();
       await t.stop();
