@@ -16,6 +16,8 @@ import { addPeerOnlyOptions, registerPeerCommand, startPeerFromFlags } from './p
 import { chooseMode, strayWords } from './mode.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { registerUserCommand } from './user.js';
+import { registerCheckCommand } from './check.js';
+import { registerTraceCommand, traceFromFlags } from './trace.js';
 import { UsageError, parsePort, parsePositiveInt, plainOptionDescription } from './usage.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import { DEFAULT_WEB_PORT } from '../web/web-server.js';
@@ -42,6 +44,7 @@ interface ServerFlags extends ClassicServerFlags, ServerTlsFlags {
   address?: string; port?: string; db?: string; store?: string; bus?: string; verbose?: boolean; quiet?: boolean; synchronous: string; announce?: boolean;
   logFormat?: LogFormatFlag;
   web?: string | boolean; webOrigin?: string[];
+  trace?: string | boolean; traceContent?: boolean;
   guests: string; registration: string; loginFailures?: string; loginFailuresPerAddress?: string; registrationsPerHour?: string; maxTokens?: string;
 }
 
@@ -65,7 +68,9 @@ function addServerOptions(cmd: Command, addressHelp = 'address to listen on'): C
     .option('--login-failures <n>', 'failed logins per account per minute before it is throttled (default 5)')
     .option('--login-failures-per-address <n>', 'failed logins per address per minute (default 20)')
     .option('--registrations-per-hour <n>', 'accounts one address may register per hour (default 5)')
-    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)');
+    .option('--max-tokens <n>', 'saved logins (tokens) per account; the oldest is revoked past it (default 10)')
+    .option('--trace [file]', 'write every frame in and out, decoded, as JSON lines (stdout, or appended to FILE); read it with lab93 trace')
+    .option('--trace-content', 'with --trace: include message content (left out by default)');
   // Every limit, from the limits table (docs/security.md, "Limits").
   addLimitFlags(cmd, 'server', ['server', 'process']);
   return addServerTlsOptions(addClassicServerOptions(cmd));
@@ -87,6 +92,7 @@ async function startServer(f: ServerFlags): Promise<void> {
   for (const o of f.webOrigin ?? []) if (normalizeOrigin(o) === null) throw new UsageError(`--web-origin takes an origin such as https://chat.example.org, not "${o}"`);
   const classic = classicHook(f, f.address ?? '0.0.0.0');
   const cluster = parseClusterFlags(f.store, f.bus);
+  const trace = traceFromFlags(f);
   await runServer({
     ...cluster,
     ...(classic ? { classic } : {}),
@@ -101,6 +107,7 @@ async function startServer(f: ServerFlags): Promise<void> {
     announce: f.announce !== false,
     tls: serverTlsFromFlags(f),
     web: f.web === false || f.web === 'off' ? null : { port: typeof f.web === 'string' ? parsePort(f.web) : DEFAULT_WEB_PORT, origins: f.webOrigin ?? [], explicit: typeof f.web === 'string' },
+    ...(trace ? { trace } : {}),
   });
 }
 
@@ -141,6 +148,8 @@ export function buildProgram(): Command {
   registerCertCommand(program);
   registerPinsCommand(program);
   registerUserCommand(program);
+  registerCheckCommand(program);
+  registerTraceCommand(program);
   // Words the root does not know reach its action (strayWords explains them); set last, so the
   // subcommands keep commander's own "too many arguments".
   program.allowExcessArguments();

@@ -20,6 +20,8 @@ import { claimDatabase } from './owner.js';
 import { createWebServer, type WebServer } from '../web/web-server.js';
 
 export interface RunServerOptions {
+  /** Frame tracing (`--trace`), off when absent. */
+  trace?: import('../server/context.js').TraceSink;
   host: string;
   port: number;
   db: string;
@@ -118,7 +120,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
   const lazyClassic: ClassicGateway | undefined = o.classic
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
-  const server = createServer({ store, bus, log, auth, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}) });
+  const server = createServer({ store, bus, log, auth, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}), ...(o.trace ? { trace: o.trace } : {}) });
   if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }) });
   let listening: { port: number };
   try {

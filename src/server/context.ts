@@ -7,6 +7,16 @@ import type { ServerOptions } from './config.js';
 import type { Hub } from './hub.js';
 import type { Session } from './session.js';
 
+/**
+ * Frame tracing for the teaching lab (src/teach/trace.ts, `lab93 server --trace`). Null when
+ * off, so a server that does not trace pays one null check per frame.
+ */
+export interface TraceSink {
+  frameIn(session: Session, line: Buffer): void;
+  frameOut(session: Session, packet: object): void;
+  error(session: Session, code: string, message: string): void;
+}
+
 /** What handlers may use: no sockets, no listener, just the server's state and services. */
 export interface ServerContext {
   readonly opts: ServerOptions;
@@ -19,6 +29,7 @@ export interface ServerContext {
   /** Names, accounts and logins (src/auth): who a hello logs in as, who may receive a DM. */
   readonly auth: AuthGate<Session>;
   now(): number;
+  readonly trace: TraceSink | null;
   /** Records that a user's client provably holds every message up to `id` (the catch-up cursor). */
   markDelivered(username: string, id: number): void;
   /** The user's cursor held in memory and not yet known to be stored, or null (read it before the store's). */

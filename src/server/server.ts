@@ -19,7 +19,7 @@ import { GroupCommit } from '../store/group-commit.js';
 import type { MessageStore, StoredMessage } from '../store/types.js';
 import { serverOptions, type ServerOptions } from './config.js';
 import { ConnectionBudget, addressOf, connectionCaps, lowFdWarning, probeFds, readFdLimit, type ConnectionCaps, type Refusal } from './connection-budget.js';
-import type { ServerContext } from './context.js';
+import type { ServerContext, TraceSink } from './context.js';
 import { CursorBook } from './cursors.js';
 import { Hub } from './hub.js';
 import { LogThrottle } from './log-throttle.js';
@@ -41,6 +41,8 @@ export interface ServerDeps {
   options?: Partial<ServerOptions>;
   now?: () => number;
   classic?: ClassicGateway;
+  /** Frame tracing (`--trace`); absent means off. */
+  trace?: TraceSink;
   /** The open-file limit (tests inject one); read from /proc/self/limits when absent. */
   fdLimit?: number | null;
   /** Whether one more descriptor can be opened (tests inject a full table). */
@@ -120,6 +122,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     nodeId,
     now,
     auth,
+    trace: deps.trace ?? null,
     markDelivered(username, id) {
       cursors.mark(username, id);
     },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, type EncodedPacket, type FrameMode } from '../protocol/frame.js';
 import { decodeClientPacket, type ServerPacket } from '../protocol/packets.js';
+import { diagnoseFrame, HINTS, nearMiss } from '../protocol/hints.js';
 import type { MessageConn } from '../net/frame-conn.js';
 import { TokenBucket } from './rate-limit.js';
 import type { ServerContext } from './context.js';
@@ -88,14 +89,18 @@ export class Session {
 
   private handleLine(line: Buffer): void {
     if (this.state === 'closed') return;
+    if (this.ctx.trace !== null) this.ctx.trace.frameIn(this, line);
     const decoded = decodeFrame(line, this.mode);
     if (!decoded.ok) {
-      this.fail(new ProtocolError(decoded.code, decoded.message, { fatal: this.state === 'hello' }));
+      // The message says what to do (docs/teaching.md, "Hints"); the code stays what programs read.
+      const hint = diagnoseFrame(line, this.mode);
+      this.fail(new ProtocolError(decoded.code, hint === null ? decoded.message : `${decoded.message}: ${HINTS[hint].hint}`, { fatal: this.state === 'hello' }));
       return;
     }
     const parsed = decodeClientPacket(decoded.value, this.ctx.opts.limits);
     if (!parsed.ok) {
-      const pe = parsed.error;
+      const miss = nearMiss(decoded.value, 'username') ?? nearMiss(decoded.value, 'content');
+      const pe = miss === null ? parsed.error : new ProtocolError(parsed.error.code, `${parsed.error.message}; ${miss}`, parsed.error.uid !== undefined ? { uid: parsed.error.uid } : {});
       const uid = typeof decoded.value.uid === 'string' ? decoded.value.uid.slice(0, 64) : undefined;
       this.fail(this.state === 'hello' ? new ProtocolError(pe.code, pe.message, { fatal: true }) : uid && !pe.uid ? new ProtocolError(pe.code, pe.message, { uid }) : pe);
       return;
@@ -103,7 +108,7 @@ export class Session {
     const packet = parsed.packet;
     const handler = HANDLERS[packet.type];
     if (this.state === 'hello' && !handler.preHello) {
-      this.fail(new ProtocolError('not_hello', `the first packet must be hello, not ${packet.type}`, { fatal: true }));
+      this.fail(new ProtocolError('not_hello', `the first packet must be hello, not ${packet.type}: ${HINTS['message-before-hello'].hint}`, { fatal: true }));
       return;
     }
     if (this.state !== 'hello' && !handler.postHello) {
@@ -189,6 +194,7 @@ export class Session {
 
   // ---- outbound ---------------------------------------------------------------------------
   reply(packet: ServerPacket): void {
+    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, packet);
     this.conn.send(encodeFrame(packet, this.mode));
   }
 
@@ -199,6 +205,7 @@ export class Session {
     if (this.recentErrors.push({ code: err.code, message: err.message, at: this.ctx.now() }) > 5) this.recentErrors.shift();
     const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
     if (err.retryAfterMs !== undefined) packet.retry_after_ms = err.retryAfterMs;
+    if (this.ctx.trace !== null) this.ctx.trace.error(this, err.code, err.message);
     this.reply(packet);
     this.log.info({ code: err.code }, `rejected: ${err.message}`);
     if (err.fatal) this.close(err.code);
@@ -215,6 +222,7 @@ export class Session {
     // when its commit was visible to our last_id read before its fan-out reached us (a shared
     // store read over the network, or a message from another server of a cluster).
     if (this.state !== 'ready' || id <= this.syncedUpTo) return;
+    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, enc.packet);
     if (this.conn.send(enc.frame(this.mode)) && id > this.deliveredId) this.deliveredId = id;
   }
 

@@ -1,0 +1,51 @@
+/**
+ * The hints catalogue: the mistakes students commonly make, as data, each with what to do and
+ * the doc section to read (docs/teaching.md, "Hints", lists the same ids; a test checks that).
+ * Pure: the checker and the trace look mistakes up here.
+ */
+
+export interface Hint {
+  id: string;
+  /** What to do, said to the student. */
+  hint: string;
+  section: string;
+}
+
+export const HINTS = {
+  'json-without-base64': { hint: 'this connection is base64: encode each JSON frame with base64 and end it with \\n (or send raw JSON from the first frame on for a plain connection)', section: 'docs/protocol.md#framing' },
+  'no-newline': { hint: 'end every frame with \\n: the other side reads up to the newline and waits until it comes', section: 'docs/protocol.md#framing' },
+  'message-before-hello': { hint: 'send {"type":"hello","username":…} first, and wait for welcome', section: 'docs/protocol.md#client-to-server' },
+  'near-miss-field': { hint: 'did you mean `username`? (hello needs "username"; a message needs "content")', section: 'docs/protocol.md#client-to-server' },
+  'python-str-dict': { hint: "str(dict) is Python's notation, not JSON: use json.dumps(packet)", section: 'docs/protocol.md#framing' },
+  'board-missing-percent': { hint: 'end every board request with %: the board waits for it', section: 'docs/classic-board.md' },
+  'board-lower-case': { hint: 'board commands are upper case: POST and GET', section: 'docs/classic-board.md' },
+} as const satisfies Record<string, Omit<Hint, 'id'>>;
+
+export type HintId = keyof typeof HINTS;
+
+export function hint(id: HintId): Hint {
+  return { id, ...HINTS[id] };
+}
+
+const NEAR_MISSES: Record<string, string> = { user: 'username', name: 'username', nick: 'username', msg: 'content', text: 'content', message: 'content', body: 'content' };
+
+/** A packet's field that is a near miss of the field it lacks: "did you mean `username`?". */
+export function nearMiss(packet: Record<string, unknown>, required: string): string | null {
+  if (required in packet) return null;
+  for (const k of Object.keys(packet)) if (NEAR_MISSES[k] === required) return `"${k}": did you mean \`${required}\`?`;
+  return null;
+}
+
+/** Which mistake a frame that could not be read most likely is, from its bytes. */
+export function diagnoseFrame(line: Buffer, mode: 'base64' | 'plain'): HintId | null {
+  const text = line.toString('utf8').trimStart();
+  if (text.startsWith("{'") || /^\{\s*'/.test(text)) return 'python-str-dict';
+  if (mode === 'base64' && text.startsWith('{')) return 'json-without-base64';
+  return null;
+}
+
+/** Which mistake a board request most likely is (the board's own answer stays the original's). */
+export function diagnoseBoard(request: string): HintId | null {
+  if (/^(post|get|Post|Get)/.test(request)) return 'board-lower-case';
+  return null;
+}

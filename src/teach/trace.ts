@@ -1,0 +1,94 @@
+/**
+ * The decoded trace (`lab93 server --trace [FILE]`): one JSON line per frame in and out, with
+ * time, connection, address, username, direction, the decoded packet, and for errors the hint
+ * of the hints catalogue. Message content is left out unless asked for (`--trace-content`).
+ * `formatTraceLine` shows such a line readably (`lab93 trace`).
+ */
+import { decodeFrame, type FrameMode } from '../protocol/frame.js';
+import type { TraceSink } from '../server/context.js';
+import { diagnoseFrame, HINTS, nearMiss, type HintId } from '../protocol/hints.js';
+
+export interface TraceRecord {
+  time: string;
+  conn: string;
+  address: string;
+  username: string | null;
+  dir: 'in' | 'out' | 'error';
+  packet?: unknown;
+  /** An inbound line that is not a frame, as text. */
+  raw?: string;
+  code?: string;
+  message?: string;
+  hint?: string;
+}
+
+interface Traced { id: string; username: string | null; mode: FrameMode; conn: { remote: string } }
+
+function hide(p: unknown, content: boolean): unknown {
+  if (content || p === null || typeof p !== 'object') return p;
+  const o = p as Record<string, unknown>;
+  if (typeof o.content === 'string') return { ...o, content: `(${Buffer.byteLength(o.content)} bytes)` };
+  if (Array.isArray(o.messages)) return { ...o, messages: o.messages.map((m) => hide(m, false)) };
+  return o;
+}
+
+/** A hint for an error, from the error and the line that caused it. */
+export function hintFor(code: string, line: Buffer | null, mode: FrameMode): string | null {
+  let id: HintId | null = null;
+  if (line !== null && (code === 'bad_frame' || code === 'bad_packet')) {
+    id = diagnoseFrame(line, mode);
+    if (id === null && code === 'bad_packet') {
+      const d = decodeFrame(line, mode);
+      if (d.ok) {
+        const miss = nearMiss(d.value, 'username') ?? nearMiss(d.value, 'content');
+        if (miss !== null) return miss;
+      }
+    }
+  }
+  if (code === 'not_hello') id = 'message-before-hello';
+  if (code === 'hello_timeout' && line === null) id = 'no-newline';
+  return id === null ? null : HINTS[id].hint;
+}
+
+/** A trace sink writing JSON lines through `write`. */
+export function createTraceSink(write: (line: string) => void, o: { content?: boolean; now?: () => number } = {}): TraceSink {
+  const content = o.content === true;
+  const now = o.now ?? Date.now;
+  const lastIn = new WeakMap<object, Buffer>();
+  const base = (s: Traced): Omit<TraceRecord, 'dir'> => ({ time: new Date(now()).toISOString(), conn: s.id, address: s.conn.remote, username: s.username });
+  const emit = (r: TraceRecord): void => write(JSON.stringify(r) + '\n');
+  return {
+    frameIn(s, line) {
+      lastIn.set(s, Buffer.from(line));
+      const d = decodeFrame(line, s.mode);
+      emit(d.ok ? { ...base(s), dir: 'in', packet: hide(d.value, content) } : { ...base(s), dir: 'in', raw: content ? line.toString('utf8').slice(0, 500) : `(${line.length} bytes)` });
+    },
+    frameOut(s, packet) {
+      emit({ ...base(s), dir: 'out', packet: hide(packet, content) });
+    },
+    error(s, code, message) {
+      const h = hintFor(code, lastIn.get(s) ?? null, s.mode);
+      emit({ ...base(s), dir: 'error', code, message, ...(h !== null ? { hint: h } : {}) });
+    },
+  };
+}
+
+export interface TraceFilter { address?: string; user?: string; conn?: string }
+
+/** One trace line, readable; null when the filter leaves it out or it is not a trace line. */
+export function formatTraceLine(line: string, f: TraceFilter = {}): string | null {
+  let r: TraceRecord;
+  try {
+    r = JSON.parse(line) as TraceRecord;
+  } catch {
+    return null;
+  }
+  if (typeof r !== 'object' || r === null || typeof r.dir !== 'string') return null;
+  if (f.address !== undefined && !String(r.address).startsWith(f.address)) return null;
+  if (f.user !== undefined && r.username !== f.user) return null;
+  if (f.conn !== undefined && r.conn !== f.conn) return null;
+  const who = `${r.time.slice(11, 23)} ${r.conn} ${r.address}${r.username ? ` ${r.username}` : ''}`;
+  if (r.dir === 'error') return `${who} !! ${r.code}: ${r.message}${r.hint ? `\n${' '.repeat(who.length)}    hint: ${r.hint}` : ''}`;
+  const arrow = r.dir === 'in' ? '->' : '<-';
+  return `${who} ${arrow} ${r.packet !== undefined ? JSON.stringify(r.packet) : `not a frame: ${r.raw ?? ''}`}`;
+}
