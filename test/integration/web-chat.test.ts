@@ -41,19 +41,21 @@ describe('web client in Chromium', { skip }, () => {
     cleanups.push(() => {
       carol.proc.kill();
     });
-    // Presence: bob sees carol arrive in the lobby.
-    await b.locator('#people li', { hasText: 'carol' }).waitFor();
+    // Presence between the pages: bob sees alice in the lobby. (The terminal client is piped, a
+    // script's connection: quiet, it causes no presence, as docs/client.md says.)
+    await b.locator('#people li', { hasText: 'alice' }).waitFor();
+
+    // The terminal client's line reaches both pages (and proves it is connected).
+    carol.proc.stdin.write('hi from the terminal\n');
+    await message(a, 'hi from the terminal').waitFor();
+    await message(b, 'hi from the terminal').waitFor();
+    assert.equal(await message(b, 'hi from the terminal').locator('.who').textContent(), 'carol');
 
     await type(a, 'hello from the browser');
     await message(b, 'hello from the browser').waitFor();
     await carol.waitLine((l) => /lobby alice.*: hello from the browser$/.test(l));
     // Alice's own message is marked as hers once acknowledged.
     await a.locator('#log li.msg.own:not(.pending)', { hasText: 'hello from the browser' }).waitFor();
-
-    carol.proc.stdin.write('hi from the terminal\n');
-    await message(a, 'hi from the terminal').waitFor();
-    await message(b, 'hi from the terminal').waitFor();
-    assert.equal(await message(b, 'hi from the terminal').locator('.who').textContent(), 'carol');
 
     await type(b, '/msg alice just between us');
     const dm = a.locator('#dms button', { hasText: 'bob' });
