@@ -32,6 +32,22 @@ import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
 import { PeerStore, type PeerStoredMessage } from './peer-store.js';
 import type { RefusalReport } from './refusals.js';
+import { generateIdentity, KeyCache, type PeerIdentity } from './identity.js';
+import { loadOrCreateIdentity } from './identity-file.js';
+
+/** The identity file of a store: beside it, named after it (the data folder's, not the port's). */
+export function identityPathOf(dbPath: string): string {
+  return `${dbPath.replace(/\.db$/, '')}.identity.json`;
+}
+
+/** This peer's keys: given, or from the identity file beside the store (made at first start). */
+export function peerIdentityFor(opts: Pick<PeerOptions, 'identity' | 'dbPath'>): PeerIdentity {
+  if (opts.identity) return opts.identity;
+  if (opts.dbPath === ':memory:') return generateIdentity();
+  const r = loadOrCreateIdentity(identityPathOf(opts.dbPath));
+  if (!r.ok) throw new Error(`the peer identity ${identityPathOf(opts.dbPath)} cannot be used: ${r.message}`);
+  return r.value.identity;
+}
 
 export interface PeerInfo {
   peerId: string;
@@ -78,11 +94,15 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private uiRooms: Set<string> | null = null;
   port = 0;
   readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0 };
+  readonly identity: PeerIdentity;
+  /** Imported public keys of hellos and messages (one import per key, not per use). */
+  readonly keys = new KeyCache();
 
   constructor(readonly opts: PeerOptions, log: Logger, private readonly clock: () => number = Date.now) {
     super();
     this.log = log;
-    this.store = new PeerStore(opts.dbPath);
+    this.identity = peerIdentityFor(opts);
+    this.store = new PeerStore(opts.dbPath, 'full', this.identity.peerId);
     this.store.maxMessages = opts.maxStore > 0 ? opts.maxStore : Infinity;
     this.server = createServer({
       store: this.store,
@@ -246,7 +266,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   }
 
   // ---- LinkHost ---------------------------------------------------------------------------
-  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more'> {
+  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more' | 'key' | 'box_key' | 'challenge'> {
     return { type: 'peer-hello', peer_id: this.peerId, name: this.opts.username, version: PEER_PROTOCOL_VERSION, port: this.port, users: this.fittedUsers() };
   }
 
@@ -494,7 +514,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
         l.close(`silent for ${Math.round((t - l.lastSeen) / 1000)} s`, false);
         continue;
       }
-      if (l.state === 'hello' && t - l.openedAt > 10_000) {
+      if ((l.state === 'hello' || l.state === 'auth') && t - l.openedAt > 10_000) {
         l.close('no peer-hello in time', false);
         continue;
       }

@@ -90,10 +90,14 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   /** Rows pruned so far (observability and tests). */
   pruned = 0;
 
-  constructor(path: string, synchronous: Synchronous = 'full') {
+  /**
+   * `peerId`: this peer's id, derived from its key (identity.ts). Without it (tests of the store
+   * alone) the store keeps a random id of its own in `meta`, as stores did before signatures.
+   */
+  constructor(path: string, synchronous: Synchronous = 'full', peerId?: string) {
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
-    let id = db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined;
+    let id = peerId ?? (db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined);
     if (id === undefined) {
       id = randomPeerId();
       db.prepare(`INSERT INTO meta (key, value) VALUES ('peer_id', ?)`).run(id);
