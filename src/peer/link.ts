@@ -300,6 +300,9 @@ export class PeerLink {
     this.received++;
     const r = this.host.receive(this, p);
     if (typeof r === 'object') {
+      // An honest peer verifies before it forwards: a forgery from a link is an error of the
+      // link (an error frame, counted towards maxErrors), not only a dropped message.
+      if (r.refused === 'bad_signature') return this.fail(new ProtocolError('bad_signature', r.detail));
       this.refusals.add(r.refused, r.detail);
       return;
     }

@@ -30,9 +30,9 @@ import { admit } from './admission.js';
 import { fitUsers } from './have-pages.js';
 import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
-import { PeerStore, type PeerStoredMessage } from './peer-store.js';
+import { PeerStore, signedFieldsOf, type PeerStoredMessage } from './peer-store.js';
 import type { RefusalReport } from './refusals.js';
-import { generateIdentity, KeyCache, type PeerIdentity } from './identity.js';
+import { generateIdentity, KeyCache, verifyMessage, type PeerIdentity } from './identity.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 
 /** The identity file of a store: beside it, named after it (the data folder's, not the port's). */
@@ -93,7 +93,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private closing = false;
   private uiRooms: Set<string> | null = null;
   port = 0;
-  readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0 };
+  readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0, forged: 0 };
   readonly identity: PeerIdentity;
   /** Imported public keys of hellos and messages (one import per key, not per use). */
   readonly keys = new KeyCache();
@@ -102,7 +102,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
     super();
     this.log = log;
     this.identity = peerIdentityFor(opts);
-    this.store = new PeerStore(opts.dbPath, 'full', this.identity.peerId);
+    this.store = new PeerStore(opts.dbPath, 'full', this.identity);
     this.store.maxMessages = opts.maxStore > 0 ? opts.maxStore : Infinity;
     this.server = createServer({
       store: this.store,
@@ -320,7 +320,23 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.stats.duplicates++;
       return 'ignored';
     }
-    const known = this.store.haveOf(p.origin) !== undefined;
+    const held = this.store.haveOf(p.origin);
+    // Cheap checks before any crypto: in a mesh each message comes over several links, and
+    // only the first copy costs a verification (a repeat is dropped unverified).
+    if (held !== undefined && p.seq <= held) {
+      this.stats.duplicates++;
+      return 'duplicate';
+    }
+    if (held !== undefined && p.seq !== held + 1) {
+      this.stats.gaps++;
+      return 'gap';
+    }
+    const good = verifyMessage(signedFieldsOf(p, p.box_key), p.key, p.sig, this.keys);
+    if (!good.ok) {
+      this.stats.forged++;
+      return { refused: 'bad_signature', detail: `${good.code}: seq ${p.seq} of ${p.origin}: ${good.message}` };
+    }
+    const known = held !== undefined;
     const v = this.store.accept(p);
     if (v === 'duplicate') {
       this.stats.duplicates++;

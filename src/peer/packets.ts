@@ -59,6 +59,10 @@ export interface PeerMessagePacket {
   room: string;
   to: string | null;
   timestamp: number;
+  /** The origin's Ed25519 key (its hash is `origin`), its signature, and its X25519 key. */
+  key: Buffer;
+  sig: Buffer;
+  box_key: Buffer | null;
 }
 
 /** The sender finished sending what the receiver lacked at hello time. */
@@ -98,6 +102,12 @@ function b64(v: unknown, field: string, length?: number): Buffer {
   const r = fromB64url(v, length);
   if (!r.ok) throw bad(field, `must be ${length ?? 'some'} bytes of unpadded base64url`);
   return r.value;
+}
+
+/** A message's key and signature: new peers refuse unsigned new messages (`bad_signature`). */
+function signature(o: Record<string, unknown>): { key: Buffer; sig: Buffer; box_key: Buffer | null } {
+  if (o.sig === undefined || o.sig === null || o.key === undefined || o.key === null) throw new ProtocolError('bad_signature', 'unsigned message (key and sig are required)');
+  return { key: b64(o.key, 'key', KEY_BYTES), sig: b64(o.sig, 'sig', SIGNATURE_BYTES), box_key: o.box_key === undefined || o.box_key === null ? null : b64(o.box_key, 'box_key', KEY_BYTES) };
 }
 
 function seqOf(v: unknown, field: string): number {
@@ -178,6 +188,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
         type: 'peer-message', gid: o.gid, origin: peerId(o.origin, 'origin'), seq, uid,
         username: checkName(o.username, 'username', limits.maxNameLength),
         subject: optText(o, 'subject', limits.maxSubjectLength), content, room, to, timestamp: ts,
+        ...signature(o),
       };
     }
     case 'peer-synced':

@@ -18,12 +18,27 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
+import type { SignedFields } from './canonical.js';
+import { signMessage, type PeerIdentity } from './identity.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
   gid: string;
   origin: string;
   seq: number;
+  /**
+   * The origin's signature, its Ed25519 key and its X25519 key (docs/protocol-peers.md,
+   * "Message signatures"). Null in rows from before signatures: shown, never sent to a peer.
+   */
+  sig?: Buffer | null;
+  key?: Buffer | null;
+  boxKey?: Buffer | null;
+}
+
+/** The fields an origin signs for a stored or received message (prev and sealed parts unused yet). */
+export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string; timestamp: number }, boxKey: Buffer | null): SignedFields {
+  // As the receiver's parser gives them: an empty subject or recipient travels as null.
+  return { gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null, subject: m.subject || null, content: m.content, timestamp: m.timestamp, prev: null, box_key: boxKey, to_peer: null, box: null };
 }
 
 /** What to do with a message that arrived from another peer. */
@@ -56,17 +71,22 @@ const MIGRATIONS: string[] = [
   // pruned_have: the have of origins whose oldest rows were pruned (docs/broadcast.md).
   `ALTER TABLE messages ADD COLUMN via TEXT;
    CREATE TABLE pruned_have (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+  // Signatures (issue 10): rows from before stay, with NULL: readable, marked unsigned, never sent.
+  `ALTER TABLE messages ADD COLUMN sig BLOB;
+   ALTER TABLE messages ADD COLUMN skey BLOB;
+   ALTER TABLE messages ADD COLUMN box_key BLOB;`,
 ];
 
-const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote';
+const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key';
 
 interface Row {
   id: number; gid: string; origin: string; seq: number; uid: string | null; username: string; room: string;
   recipient: string | null; subject: string | null; content: string; ts: number; remote: string | null;
+  sig: Buffer | null; skey: Buffer | null; box_key: Buffer | null;
 }
 
 function fromRow(r: Row): PeerStoredMessage {
-  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key };
 }
 
 /** 16 hex digits: short enough to read in logs, wide enough never to collide on a LAN. */
@@ -74,12 +94,14 @@ export function randomPeerId(): string {
   return randomBytes(8).toString('hex');
 }
 
+type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null };
+
 export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implements MessageStore {
   readonly peerId: string;
   /** Highest contiguous sequence per origin (in memory; rebuilt from the table at open). */
   private readonly haveMap = new Map<string, number>();
   private readonly s;
-  private readonly insertTx: (batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) => Array<PeerStoredMessage | null>;
+  private readonly insertTx: (batch: RemoteRow[]) => Array<PeerStoredMessage | null>;
   private readonly appendTx: (batch: NewMessage[]) => AppendResult[];
   private readonly pruneTx: (n: number) => number;
   private readonly purgeTx: (origin: string, above: number) => number;
@@ -91,13 +113,14 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   pruned = 0;
 
   /**
-   * `peerId`: this peer's id, derived from its key (identity.ts). Without it (tests of the store
-   * alone) the store keeps a random id of its own in `meta`, as stores did before signatures.
+   * `identity`: this peer's keys (identity.ts); its id is the store's origin and its messages are
+   * signed as they are written. Without it (tests of the store alone) the store keeps a random
+   * id of its own in `meta` and writes unsigned messages, as stores did before signatures.
    */
-  constructor(path: string, synchronous: Synchronous = 'full', peerId?: string) {
+  constructor(path: string, synchronous: Synchronous = 'full', private readonly identity?: PeerIdentity) {
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
-    let id = peerId ?? (db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined);
+    let id = identity?.peerId ?? (db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined);
     if (id === undefined) {
       id = randomPeerId();
       db.prepare(`INSERT INTO meta (key, value) VALUES ('peer_id', ?)`).run(id);
@@ -110,8 +133,8 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     this.rows = db.prepare(`SELECT COUNT(*) FROM messages`).pluck().get() as number;
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
@@ -130,9 +153,9 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       clampPruned: db.prepare(`UPDATE pruned_have SET seq = ? WHERE origin = ? AND seq > ?`),
       haveOf: db.prepare(`SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM messages WHERE origin = @o UNION ALL SELECT seq FROM pruned_have WHERE origin = @o)`).pluck(),
     };
-    this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) =>
+    this.insertTx = db.transaction((batch: RemoteRow[]) =>
       batch.map((m) => {
-        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via) as { id: number } | undefined;
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey) as { id: number } | undefined;
         if (!row) return null;
         const { via: _via, ...message } = m;
         return { ...message, remote: m.remote ?? null, id: row.id };
@@ -158,10 +181,19 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
         seq++;
         // Unreachable in practice (eight months at 100 a second), but never past what peers believe.
         if (seq > MAX_SEQ) throw new Error(`this peer has written ${MAX_SEQ} messages: its numbering is exhausted`);
-        const gid = randomUUID();
-        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null) as { id: number } | undefined;
+        // <origin>:<seq>: unique by construction, so no other origin can take a real gid first.
+        const gid = this.identity ? `${this.peerId}:${seq}` : randomUUID();
+        let sig: Buffer | null = null;
+        const boxKey = this.identity?.boxPublic ?? null;
+        if (this.identity) {
+          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq }, boxKey));
+          if (!signed.ok) throw new Error(`cannot sign message ${seq}: ${signed.message}`);
+          sig = signed.value.sig;
+        }
+        const key = this.identity?.signPublic ?? null;
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey) as { id: number } | undefined;
         if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
-        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq };
+        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey };
         return { message: stored, duplicate: false };
       });
       // Only after the statements succeeded: a rolled-back batch must not move the counter.
@@ -217,7 +249,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * `via`: the peer id of the link each came from.
    */
   insertRemote(batch: Array<PeerMessagePacket & { via?: string | null }>): Array<PeerStoredMessage | null> {
-    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null })));
+    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null })));
     for (const m of out) if (m) this.rows++;
     this.pruneIfFull();
     return out;

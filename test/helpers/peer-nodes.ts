@@ -14,7 +14,7 @@ import { peerOptions, type PeerOptions } from '../../src/peer/config.js';
 import { PeerNode } from '../../src/peer/node.js';
 import type { PeerStoredMessage } from '../../src/peer/peer-store.js';
 import { toB64url, type SignedFields } from '../../src/peer/canonical.js';
-import { generateIdentity, makeProof, newChallenge, signMessage, type NetworkKey, type PeerIdentity } from '../../src/peer/identity.js';
+import { generateIdentity, isSignedPeerId, makeProof, newChallenge, signMessage, type NetworkKey, type PeerIdentity } from '../../src/peer/identity.js';
 
 /**
  * Identities of fake peers by test label ('feedfacefeedface'): a label stands for the peer id of
@@ -117,7 +117,24 @@ export const hello = (label: string, have: Record<string, number> = {}): object 
   return { type: 'peer-hello', peer_id: i.peerId, name: 'mallory', version: 2, port: null, have: h, users: [], key: toB64url(i.signPublic), box_key: toB64url(i.boxPublic), challenge: toB64url(challenge) };
 };
 
-export const msg = (origin: string, seq: number, content = `m${seq}`): object => ({ type: 'peer-message', gid: `${idOf(origin)}-${seq}`, origin: idOf(origin), seq, uid: null, username: 'mallory', subject: null, content, room: 'lobby', to: null, timestamp: 1 });
+/**
+ * A signed peer-message of `origin`: a test label is signed with its fake's key (made on first
+ * use). A real peer's id (26 base32 characters) cannot be signed for: the message claims it
+ * with a key of its own, as a forger must (every peer drops it: wrong_origin).
+ */
+export const msg = (origin: string, seq: number, content = `m${seq}`): object => {
+  const i = fakes.get(origin) ?? (isSignedPeerId(origin) ? generateIdentity() : identityOf(origin));
+  const o = fakes.has(origin) || !isSignedPeerId(origin) ? i.peerId : origin;
+  return signed({ gid: `${o}:${seq}`, origin: o, seq, uid: null, username: 'mallory', subject: null, content, room: 'lobby', to: null, timestamp: 1 }, i);
+};
+
+/** The wire form of `fields` signed by `signer` (whose key goes with it: a forger's own key). */
+export function signed(fields: Omit<SignedFields, 'prev' | 'box_key' | 'to_peer' | 'box'>, signer: PeerIdentity): object {
+  const f: SignedFields = { ...fields, prev: null, box_key: signer.boxPublic, to_peer: null, box: null };
+  const sig = signMessage({ ...signer, peerId: f.origin }, f);
+  if (!sig.ok) throw new Error(sig.message);
+  return { type: 'peer-message', ...fields, key: toB64url(signer.signPublic), box_key: toB64url(signer.boxPublic), sig: toB64url(sig.value.sig) };
+}
 
 /** A raw peer that said hello to `port` and was caught up (peer-synced). */
 export async function linkedRawPeer(port: number, id: string, have: Record<string, number> = {}): Promise<RawPeer> {
