@@ -4,6 +4,7 @@
  * peer's store (as a message of this peer's origin) and spreads from there; what reaches the
  * store from the mesh or from repeater clients of this peer is shown when it concerns the user.
  */
+import { shortFingerprint } from './identity.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, ScanEntry } from '../client/backend.js';
@@ -149,8 +150,12 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
   }
 
   /** The linked peers; `refused`: what each link was refused or slowed down for, counted. */
-  peers(): Array<{ name: string; address: string; users: string[]; refused: string }> {
-    return [...this.node.links.values()].map((l) => ({ name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username), refused: l.refusals.summary() }));
+  peers(): Array<{ name: string; address: string; users: string[]; refused: string; fingerprint?: string }> {
+    return [...this.node.links.values()].map((l) => ({
+      name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username), refused: l.refusals.summary(),
+      // The short fingerprint of the key the link proved (a display aid: `lab93 peer --trust` confirms keys).
+      ...(l.remoteKey ? { fingerprint: shortFingerprint(l.remoteKey) } : {}),
+    }));
   }
 
   async close(): Promise<void> {

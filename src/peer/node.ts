@@ -135,7 +135,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
     for (const p of this.opts.peers) this.addManualPeer(p.host, p.port);
     if (this.opts.discovery) {
       this.discovery = new Discovery({
-        service: { port: this.port, peerId: this.peerId, mode: 'broadcast', username: this.opts.username, ...(this.opts.instance ? { instance: this.opts.instance } : {}) },
+        service: { port: this.port, peerId: this.peerId, mode: 'broadcast', username: this.opts.username, ...(this.opts.instance ? { instance: this.opts.instance } : {}), ...(this.opts.networkKey ? { net: this.opts.networkKey.tag } : {}) },
         browse: true,
         ttl: this.opts.mdnsTtl,
         log: this.log,
@@ -452,6 +452,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
 
   private onService(e: ServiceEntry, fresh: boolean): void {
     if (e.mode !== 'broadcast' || this.closing) return;
+    // Another mesh on this LAN (another network key, or one of us has none): never dialled.
+    if ((e.net ?? null) !== (this.opts.networkKey?.tag ?? null)) return;
     const key = `mdns:${e.peerId}`;
     let t = this.targets.get(key);
     if (!t) {

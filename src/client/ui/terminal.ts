@@ -113,7 +113,8 @@ class TerminalUi {
     });
     this.on('state', (s: BackendState, detail?: string) => {
       if (s !== 'online') this.flushMissed();
-      if (s === 'online') this.info('connected');
+      // Broadcast mode has no server to be connected to: say what the peer does instead.
+      if (s === 'online') this.info(this.backend.kind === 'broadcast' ? `${detail ? sanitizeLine(detail) : 'listening'}; peers on the LAN link by themselves (/peers lists them)` : 'connected');
       else if (s === 'offline') this.info(`offline${detail ? ` (${sanitizeLine(detail)})` : ''}; reconnecting by itself, messages you type are queued`);
       this.updatePrompt();
     });
@@ -220,7 +221,7 @@ class TerminalUi {
         if (!b.peers) return this.info(b.kind === 'repeater' ? '/peers belongs to broadcast mode (`lab93 -b`); here /who lists the room' : '/peers is not available here');
         const ps = b.peers();
         if (ps.length === 0) return this.info('no peers connected');
-        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}${p.refused ? `  refused: ${sanitizeLine(p.refused)}` : ''}`).join('\n'));
+        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}${p.fingerprint ? `#${sanitizeLine(p.fingerprint)}` : ''}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}${p.refused ? `  refused: ${sanitizeLine(p.refused)}` : ''}`).join('\n'));
       }
     }
   }
