@@ -138,7 +138,7 @@ export class LinkSender {
     this.host.send({
       type: 'peer-message', gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username,
       subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp,
-      key: toB64url(m.key), sig: toB64url(m.sig), ...(m.boxKey ? { box_key: toB64url(m.boxKey) } : {}),
+      key: toB64url(m.key), sig: toB64url(m.sig), ...(m.boxKey ? { box_key: toB64url(m.boxKey) } : {}), ...(m.prev ? { prev: toB64url(m.prev) } : {}),
     });
   }
 

@@ -300,9 +300,6 @@ export class PeerLink {
     this.received++;
     const r = this.host.receive(this, p);
     if (typeof r === 'object') {
-      // An honest peer verifies before it forwards: a forgery from a link is an error of the
-      // link (an error frame, counted towards maxErrors), not only a dropped message.
-      if (r.refused === 'bad_signature') return this.fail(new ProtocolError('bad_signature', r.detail));
       this.refusals.add(r.refused, r.detail);
       return;
     }
@@ -310,6 +307,19 @@ export class PeerLink {
     this.sender.note(p.origin, p.seq);
     if (r === 'gap') this.requestResync(p.origin);
     else if (r === 'stored' || r === 'stored-new-origin') this.quotas.stored(p.origin === this.remoteId, r === 'stored-new-origin');
+  }
+
+  /**
+   * A message of this link failed verification (node.flushIncoming): dropped, and an error of
+   * the link. An honest peer verifies before it forwards, so a forgery from a link is an error
+   * frame, counted towards maxErrors, not only a dropped message.
+   */
+  forged(detail: string): void {
+    try {
+      this.fail(new ProtocolError('bad_signature', detail));
+    } catch (err) {
+      this.fault(err);
+    }
   }
 
   /**

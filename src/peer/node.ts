@@ -32,7 +32,7 @@ import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
 import { PeerStore, signedFieldsOf, type PeerStoredMessage } from './peer-store.js';
 import type { RefusalReport } from './refusals.js';
-import { generateIdentity, KeyCache, verifyMessage, type PeerIdentity } from './identity.js';
+import { generateIdentity, KeyCache, verifyBatch, type PeerIdentity } from './identity.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 
 /** The identity file of a store: beside it, named after it (the data folder's, not the port's). */
@@ -84,7 +84,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private readonly pinged = new Map<PeerLink, number>();
   private listener: net.Server | null = null;
   private discovery: Discovery | null = null;
-  private incoming: Array<{ p: PeerMessagePacket & { via: string }; sync: boolean }> = [];
+  private incoming: Array<{ p: PeerMessagePacket & { via: string }; sync: boolean; link: PeerLink }> = [];
   private flushScheduled = false;
   private usersScheduled = false;
   private lastUsersJson = '';
@@ -331,11 +331,6 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.stats.gaps++;
       return 'gap';
     }
-    const good = verifyMessage(signedFieldsOf(p, p.box_key), p.key, p.sig, this.keys);
-    if (!good.ok) {
-      this.stats.forged++;
-      return { refused: 'bad_signature', detail: `${good.code}: seq ${p.seq} of ${p.origin}: ${good.message}` };
-    }
     const known = held !== undefined;
     const v = this.store.accept(p);
     if (v === 'duplicate') {
@@ -346,7 +341,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.stats.gaps++;
       return v;
     }
-    this.incoming.push({ p: { ...p, via: link.remoteId }, sync: link.receivingSync });
+    // Verified with the rest of this turn's messages (flushIncoming): one signature per run.
+    this.incoming.push({ p: { ...p, via: link.remoteId }, sync: link.receivingSync, link });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One transaction for what arrived in this turn of the event loop (group commit).
@@ -391,8 +387,24 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private flushIncoming(): void {
     this.flushScheduled = false;
     if (this.incoming.length === 0 || !this.store.db.open) return;
-    const batch = this.incoming;
+    const all = this.incoming;
     this.incoming = [];
+    // Verify before storing or forwarding (docs/protocol-peers.md, "Message signatures"): one
+    // Ed25519 check per run of an origin's consecutive messages (their prev links chain them).
+    const verdicts = verifyBatch(all.map((b) => ({ m: signedFieldsOf(b.p, b.p.box_key, b.p.prev), key: b.p.key, sig: b.p.sig })), this.keys);
+    const bad = new Set<string>();
+    const batch = all.filter((b, i) => {
+      const v = verdicts[i]!;
+      // After a forgery, the same origin's later messages of this batch would follow a hole:
+      // dropped too, and asked for again (the link's resync) instead of stored out of order.
+      if (v.ok && !bad.has(b.p.origin)) return true;
+      if (!v.ok) {
+        this.stats.forged++;
+        b.link.forged(`${v.code}: seq ${b.p.seq} of ${b.p.origin}: ${v.message}`);
+      } else b.link.requestResync(b.p.origin);
+      bad.add(b.p.origin);
+      return false;
+    });
     let stored: Array<PeerStoredMessage | null>;
     try {
       stored = this.store.insertRemote(batch.map((b) => b.p));
@@ -403,6 +415,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.log.error({ err }, 'storing messages from peers failed');
       return;
     }
+    // The places accept() reserved for what was dropped go back: asked for (or refused) again.
+    if (bad.size > 0) this.store.forget([...bad].map((origin) => ({ origin })));
     stored.forEach((m, i) => {
       if (!m) return;
       this.stats.stored++;

@@ -63,6 +63,8 @@ export interface PeerMessagePacket {
   key: Buffer;
   sig: Buffer;
   box_key: Buffer | null;
+  /** The link hash of the origin's previous message (null for its first). */
+  prev: Buffer | null;
 }
 
 /** The sender finished sending what the receiver lacked at hello time. */
@@ -105,9 +107,9 @@ function b64(v: unknown, field: string, length?: number): Buffer {
 }
 
 /** A message's key and signature: new peers refuse unsigned new messages (`bad_signature`). */
-function signature(o: Record<string, unknown>): { key: Buffer; sig: Buffer; box_key: Buffer | null } {
+function signature(o: Record<string, unknown>): { key: Buffer; sig: Buffer; box_key: Buffer | null; prev: Buffer | null } {
   if (o.sig === undefined || o.sig === null || o.key === undefined || o.key === null) throw new ProtocolError('bad_signature', 'unsigned message (key and sig are required)');
-  return { key: b64(o.key, 'key', KEY_BYTES), sig: b64(o.sig, 'sig', SIGNATURE_BYTES), box_key: o.box_key === undefined || o.box_key === null ? null : b64(o.box_key, 'box_key', KEY_BYTES) };
+  return { key: b64(o.key, 'key', KEY_BYTES), sig: b64(o.sig, 'sig', SIGNATURE_BYTES), box_key: o.box_key === undefined || o.box_key === null ? null : b64(o.box_key, 'box_key', KEY_BYTES), prev: o.prev === undefined || o.prev === null ? null : b64(o.prev, 'prev', 32) };
 }
 
 function seqOf(v: unknown, field: string): number {

@@ -19,7 +19,7 @@ import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
 import type { SignedFields } from './canonical.js';
-import { signMessage, type PeerIdentity } from './identity.js';
+import { messageLink, signMessage, type PeerIdentity } from './identity.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
@@ -33,12 +33,14 @@ export interface PeerStoredMessage extends StoredMessage {
   sig?: Buffer | null;
   key?: Buffer | null;
   boxKey?: Buffer | null;
+  /** The link hash of the origin's previous message (null for seq 1 and unsigned rows). */
+  prev?: Buffer | null;
 }
 
-/** The fields an origin signs for a stored or received message (prev and sealed parts unused yet). */
-export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string; timestamp: number }, boxKey: Buffer | null): SignedFields {
+/** The fields an origin signs for a stored or received message (the sealed parts are unused yet). */
+export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string; timestamp: number }, boxKey: Buffer | null, prev: Buffer | null = null): SignedFields {
   // As the receiver's parser gives them: an empty subject or recipient travels as null.
-  return { gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null, subject: m.subject || null, content: m.content, timestamp: m.timestamp, prev: null, box_key: boxKey, to_peer: null, box: null };
+  return { gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null, subject: m.subject || null, content: m.content, timestamp: m.timestamp, prev, box_key: boxKey, to_peer: null, box: null };
 }
 
 /** What to do with a message that arrived from another peer. */
@@ -74,19 +76,20 @@ const MIGRATIONS: string[] = [
   // Signatures (issue 10): rows from before stay, with NULL: readable, marked unsigned, never sent.
   `ALTER TABLE messages ADD COLUMN sig BLOB;
    ALTER TABLE messages ADD COLUMN skey BLOB;
-   ALTER TABLE messages ADD COLUMN box_key BLOB;`,
+   ALTER TABLE messages ADD COLUMN box_key BLOB;
+   ALTER TABLE messages ADD COLUMN prev BLOB;`,
 ];
 
-const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key';
+const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key, prev';
 
 interface Row {
   id: number; gid: string; origin: string; seq: number; uid: string | null; username: string; room: string;
   recipient: string | null; subject: string | null; content: string; ts: number; remote: string | null;
-  sig: Buffer | null; skey: Buffer | null; box_key: Buffer | null;
+  sig: Buffer | null; skey: Buffer | null; box_key: Buffer | null; prev: Buffer | null;
 }
 
 function fromRow(r: Row): PeerStoredMessage {
-  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key };
+  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key, prev: r.prev };
 }
 
 /** 16 hex digits: short enough to read in logs, wide enough never to collide on a LAN. */
@@ -94,7 +97,7 @@ export function randomPeerId(): string {
   return randomBytes(8).toString('hex');
 }
 
-type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null };
+type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null; prev: Buffer | null };
 
 export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implements MessageStore {
   readonly peerId: string;
@@ -111,6 +114,8 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   maxMessages = Infinity;
   /** Rows pruned so far (observability and tests). */
   pruned = 0;
+  /** The link hash of this peer's newest own message (the next one's `prev`). */
+  private lastLink: Buffer | null = null;
 
   /**
    * `identity`: this peer's keys (identity.ts); its id is the store's origin and its messages are
@@ -131,10 +136,15 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     );
     for (const r of haveRows.all() as Array<{ origin: string; seq: number }>) this.haveMap.set(r.origin, r.seq);
     this.rows = db.prepare(`SELECT COUNT(*) FROM messages`).pluck().get() as number;
+    const newest = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND sig IS NOT NULL ORDER BY seq DESC LIMIT 1`).get(id) as Row | undefined;
+    if (newest?.sig) {
+      const l = messageLink(signedFieldsOf(fromRow(newest), newest.box_key, newest.prev), newest.sig);
+      if (l.ok) this.lastLink = l.value;
+    }
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key, prev)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
@@ -155,7 +165,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     };
     this.insertTx = db.transaction((batch: RemoteRow[]) =>
       batch.map((m) => {
-        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey) as { id: number } | undefined;
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey, m.prev) as { id: number } | undefined;
         if (!row) return null;
         const { via: _via, ...message } = m;
         return { ...message, remote: m.remote ?? null, id: row.id };
@@ -173,6 +183,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     this.appendTx = db.transaction((batch: NewMessage[]) => {
       const start = this.haveMap.get(this.peerId) ?? 0;
       let seq = start;
+      let lastLink = this.lastLink;
       const out = batch.map((m): AppendResult => {
         if (m.uid !== null) {
           const prior = this.s.byUid.get(this.peerId, m.username, m.uid) as Row | undefined;
@@ -185,19 +196,24 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
         const gid = this.identity ? `${this.peerId}:${seq}` : randomUUID();
         let sig: Buffer | null = null;
         const boxKey = this.identity?.boxPublic ?? null;
+        // Each message names the link hash of the one before it, so a receiver checks one
+        // signature per run of this origin's messages (verifyBatch), and a fork shows.
+        const prev = this.identity && seq > 1 ? lastLink : null;
         if (this.identity) {
-          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq }, boxKey));
+          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq }, boxKey, prev));
           if (!signed.ok) throw new Error(`cannot sign message ${seq}: ${signed.message}`);
           sig = signed.value.sig;
+          lastLink = signed.value.link;
         }
         const key = this.identity?.signPublic ?? null;
-        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey) as { id: number } | undefined;
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey, prev) as { id: number } | undefined;
         if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
-        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey };
+        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey, prev };
         return { message: stored, duplicate: false };
       });
       // Only after the statements succeeded: a rolled-back batch must not move the counter.
       if (seq > start) this.haveMap.set(this.peerId, seq);
+      this.lastLink = lastLink;
       return out;
     });
   }
@@ -249,7 +265,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * `via`: the peer id of the link each came from.
    */
   insertRemote(batch: Array<PeerMessagePacket & { via?: string | null }>): Array<PeerStoredMessage | null> {
-    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null })));
+    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null, prev: p.prev ?? null })));
     for (const m of out) if (m) this.rows++;
     this.pruneIfFull();
     return out;
