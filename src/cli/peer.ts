@@ -18,7 +18,7 @@ import { peerOptions, DEFAULT_PEER_OPTIONS, type PeerOptions } from '../peer/con
 import { interfaceFilter } from '../peer/interfaces.js';
 import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
-import { deriveNetworkKey, type NetworkKey } from '../peer/identity.js';
+import { deriveNetworkKey, safetyNumber, shortFingerprint, type NetworkKey } from '../peer/identity.js';
 import { readNetworkSecretFile } from '../peer/identity-file.js';
 import type { PeerStoredMessage } from '../peer/peer-store.js';
 import { addIdentityOptions, resolveUsername } from './client.js';
@@ -171,7 +171,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });
   const { runChatUi } = await import('../client/ui/index.js');
   const backend = new PeerBackend(node, [room]);
-  const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})` });
+  const code = await runChatUi(backend, { room, title: `lab93 · ${username}#${shortFingerprint(node.identity.signPublic)} · broadcast (peer ${node.peerId})` });
   process.exit(code);
 }
 
@@ -190,5 +190,5 @@ async function runHeadless(node: PeerNode, log: Logger, ready: ReadyFields): Pro
   }
   stopOnSignals(log, () => node.close());
   // Once Ctrl-C is handled: the start line says it stops.
-  log.info({ ...ready, listen: `${ready.listen}:${node.port}`, peer: node.peerId }, 'ready');
+  log.info({ ...ready, listen: `${ready.listen}:${node.port}`, peer: node.peerId, fingerprint: shortFingerprint(node.identity.signPublic), safety_number: safetyNumber(node.identity.signPublic), network_key: node.opts.networkKey !== null }, 'ready');
 }
