@@ -59,7 +59,15 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
     n.setUiRooms(this.rooms);
     n.on('message', (m: PeerStoredMessage, info: { missed: boolean; own: boolean }) => {
       if (info.own || !this.visible(m)) return;
-      this.emit('message', toChatMessage(m), { missed: info.missed });
+      const c = toChatMessage(m);
+      // Names are bound to keys (trust on first use): another key with a known name is shown
+      // as another person, name#tag, with a one-time notice. Rows from before signatures say so.
+      if (m.key) {
+        const who = n.store.nameOf(m.username, m.key, n.now() / 1000);
+        if (who.notice) this.emit('notice', who.notice);
+        c.username = who.display;
+      } else if (m.sig === null) c.username = `${m.username} (unsigned, before signatures)`;
+      this.emit('message', c, { missed: info.missed });
     });
     n.on('presence', (p: { room: string; username: string; status: string }) => {
       if (this.rooms.has(p.room) && p.username !== this.username) this.emit('presence', p);

@@ -566,6 +566,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       return;
     }
     const m = ev.message as PeerStoredMessage;
+    // Bind the name to its key on first sight, whoever shows it (trust on first use).
+    if (m.key && this.store.db.open) this.store.nameOf(m.username, m.key, this.now() / 1000, false);
     for (const l of this.links.values()) l.offer(m);
     this.emit('message', m, { missed: ev.origin === 'mesh-sync', own: ev.origin === 'ui' });
   }

@@ -19,7 +19,7 @@ import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
 import type { SignedFields } from './canonical.js';
-import { messageLink, signMessage, type PeerIdentity } from './identity.js';
+import { displayName, messageLink, signMessage, type PeerIdentity } from './identity.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
@@ -77,7 +77,12 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE messages ADD COLUMN sig BLOB;
    ALTER TABLE messages ADD COLUMN skey BLOB;
    ALTER TABLE messages ADD COLUMN box_key BLOB;
-   ALTER TABLE messages ADD COLUMN prev BLOB;`,
+   ALTER TABLE messages ADD COLUMN prev BLOB;
+   CREATE TABLE name_keys (
+     username TEXT NOT NULL, key BLOB NOT NULL, first_seen REAL NOT NULL,
+     bound INTEGER NOT NULL DEFAULT 0, noticed INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (username, key));
+   CREATE UNIQUE INDEX name_keys_bound ON name_keys(username) WHERE bound = 1;`,
 ];
 
 const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key, prev';
@@ -216,6 +221,42 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       this.lastLink = lastLink;
       return out;
     });
+  }
+
+  // ---- names bound to keys (trust on first use) ------------------------------------------
+  /** Bound keys by name, as read or written (bounded: a flood of names only costs look-ups). */
+  private readonly boundKeys = new Map<string, Buffer>();
+
+  private rememberBound(username: string, key: Buffer): void {
+    if (this.boundKeys.size >= 10_000) this.boundKeys.delete(this.boundKeys.keys().next().value!);
+    this.boundKeys.set(username, key);
+  }
+
+  /**
+   * What `username` writing with `key` is called here: the first key seen with a name owns it
+   * (bound); another key with that name is another person, shown as `name#tag` and never
+   * merged. `notice` is set once per such (name, key): the UI tells it once.
+   */
+  nameOf(username: string, key: Buffer, now: number, tell = true): { display: string; bound: boolean; notice: string | null } {
+    const db = this.db;
+    // Most messages come from a name's bound key: one cached look-up, nothing written.
+    const known = this.boundKeys.get(username);
+    if (known?.equals(key)) return { display: username, bound: true, notice: null };
+    const boundKey = known ?? (db.prepare(`SELECT key FROM name_keys WHERE username = ? AND bound = 1`).pluck().get(username) as Buffer | undefined);
+    if (boundKey === undefined) {
+      db.prepare(`INSERT INTO name_keys (username, key, first_seen, bound, noticed) VALUES (?, ?, ?, 1, 1) ON CONFLICT (username, key) DO UPDATE SET bound = 1`).run(username, key, now);
+      this.rememberBound(username, key);
+      return { display: username, bound: true, notice: null };
+    }
+    this.rememberBound(username, boundKey);
+    if (boundKey.equals(key)) return { display: username, bound: true, notice: null };
+    const display = displayName(username, key);
+    // Without `tell` (binding as messages pass, with no UI), the notice is left for the UI.
+    const r = tell
+      ? db.prepare(`INSERT INTO name_keys (username, key, first_seen, noticed) VALUES (?, ?, ?, 1) ON CONFLICT (username, key) DO UPDATE SET noticed = 1 WHERE noticed = 0`).run(username, key, now)
+      : db.prepare(`INSERT INTO name_keys (username, key, first_seen) VALUES (?, ?, ?) ON CONFLICT (username, key) DO NOTHING`).run(username, key, now) && { changes: 0 };
+    const notice = r.changes > 0 ? `another ${username} (${display}) is writing, with another key; the ${username} you know is ${displayName(username, boundKey)}` : null;
+    return { display, bound: false, notice };
   }
 
   // ---- the mesh -------------------------------------------------------------------------

@@ -113,8 +113,8 @@ class TerminalUi {
     });
     this.on('state', (s: BackendState, detail?: string) => {
       if (s !== 'online') this.flushMissed();
-      // Broadcast mode has no server to be connected to: say what the peer does instead.
-      if (s === 'online') this.info(this.backend.kind === 'broadcast' ? `${detail ? sanitizeLine(detail) : 'listening'}; peers on the LAN link by themselves (/peers lists them)` : 'connected');
+      // Broadcast mode has no server to be connected to (its backend says where it listens).
+      if (s === 'online' && this.backend.kind !== 'broadcast') this.info('connected');
       else if (s === 'offline') this.info(`offline${detail ? ` (${sanitizeLine(detail)})` : ''}; reconnecting by itself, messages you type are queued`);
       this.updatePrompt();
     });
