@@ -20,7 +20,7 @@ import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
 import { deriveNetworkKey, safetyNumber, shortFingerprint, type NetworkKey } from '../peer/identity.js';
 import { readNetworkSecretFile } from '../peer/identity-file.js';
-import type { PeerStoredMessage } from '../peer/peer-store.js';
+import { PeerStore, type PeerStoredMessage } from '../peer/peer-store.js';
 import { addIdentityOptions, resolveUsername } from './client.js';
 import { claimDatabase } from './owner.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
@@ -31,7 +31,7 @@ export interface PeerFlags {
   name?: string; room?: string;
   peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string;
   maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
-  networkKey?: string; networkKeyFile?: string; profile?: string;
+  networkKey?: string; networkKeyFile?: string; profile?: string; trust?: string[];
 }
 
 /** The limit flags (docs/security-notes/mesh.md): flag key, flag, the option it sets. 0 = no limit. */
@@ -57,6 +57,7 @@ export function addPeerOnlyOptions(cmd: Command): Command {
     .option('--link-bytes-per-minute <n>', `with -b: bytes a minute one link may send before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkBytesPerMinute}; 0: no limit)`)
     .addOption(new Option('--network-key <secret>', 'with -b: link only with peers that know this secret (a few random words; two classes on one LAN run two meshes)').env('LAB93_NETWORK_KEY'))
     .option('--network-key-file <path>', 'with -b: the network secret from this file (its text, without one trailing newline)')
+    .option('--trust <name-and-number...>', 'with -b: confirm who NAME is by the safety number (or fingerprint) they read out to you, then exit: --trust NAME NUMBER')
     .option('--profile <name>', 'with -b: whose identity and history this peer is (default: the user name); two peers of one user on one machine need two profiles')
     .option('--link-new-origins <n>', `with -b: origins never seen before one link may bring a minute before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkNewOriginsPerMinute}; 0: no limit)`);
 }
@@ -68,6 +69,20 @@ function limitOptions(f: PeerFlags): Partial<PeerOptions> {
   // A burst of ten seconds' worth, as the default has.
   if (o.linkMessageRate !== undefined) o.linkMessageBurst = o.linkMessageRate * 10;
   return o;
+}
+
+/** `lab93 peer --trust NAME NUMBER`: binds NAME to the key with that number in the profile's store. */
+function trustAndExit(dbPath: string, args: string[]): void {
+  const [name, ...number] = args;
+  if (!name || number.length === 0) throw new UsageError('--trust NAME NUMBER: the name, then the safety number (or fingerprint) they read out to you');
+  const store = new PeerStore(dbPath);
+  try {
+    const r = store.trust(name, number.join(' '));
+    process.stdout.write(`${r.message}\n`);
+    process.exitCode = r.ok ? 0 : 1;
+  } finally {
+    void store.close();
+  }
 }
 
 /** A profile names files in the data folder: letters, digits, '.', '_' and '-' only. */
@@ -145,6 +160,7 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   // gets a store of its own per process.
   const profile = f.profile === undefined ? null : checkProfile(f.profile);
   const dbPath = f.db ?? join(dataDir(), profile ? `peer-${profile}.db` : port === 0 ? `peer-ephemeral-${process.pid}.db` : `peer-${checkProfile(username)}.db`);
+  if (f.trust) return trustAndExit(dbPath, f.trust);
   const networkKey = networkKeyOf(f);
   const level: Level = f.verbose ? 'debug' : f.quiet ? 'warn' : ((process.env.LAB93_LOG_LEVEL as Level | undefined) ?? 'info');
   let log: Logger;

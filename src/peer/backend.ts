@@ -166,6 +166,11 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
     }));
   }
 
+  /** `/trust NAME NUMBER`: confirms which key NAME is (safety number or short fingerprint). */
+  trust(name: string, number: string): string {
+    return this.node.store.trust(name, number).message;
+  }
+
   async close(): Promise<void> {
     this.state = 'offline';
     await this.node.close();

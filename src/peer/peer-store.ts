@@ -19,7 +19,7 @@ import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
 import type { SignedFields } from './canonical.js';
-import { displayName, messageLink, signMessage, type PeerIdentity } from './identity.js';
+import { displayName, messageLink, parseSafetyNumber, safetyNumber, shortFingerprint, signMessage, type PeerIdentity } from './identity.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
@@ -257,6 +257,28 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       : db.prepare(`INSERT INTO name_keys (username, key, first_seen) VALUES (?, ?, ?) ON CONFLICT (username, key) DO NOTHING`).run(username, key, now) && { changes: 0 };
     const notice = r.changes > 0 ? `another ${username} (${display}) is writing, with another key; the ${username} you know is ${displayName(username, boundKey)}` : null;
     return { display, bound: false, notice };
+  }
+
+  /**
+   * Confirms out loud who `username` is (`lab93 peer --trust`, `/trust`): the key seen with that
+   * name whose safety number (or short fingerprint) is `typed` becomes the one the name is bound
+   * to here. Returns what to tell the user.
+   */
+  trust(username: string, typed: string): { ok: boolean; message: string } {
+    const keys = this.db.prepare(`SELECT key FROM name_keys WHERE username = ?`).pluck().all(username) as Buffer[];
+    const number = parseSafetyNumber(typed);
+    const hex = typed.trim().replace(/^#/, '').toLowerCase();
+    const match = keys.find((k) => (number.ok && safetyNumber(k) === number.value) || (/^[0-9a-f]{4,}$/.test(hex) && shortFingerprint(k, hex.length) === hex));
+    if (!match) {
+      if (keys.length === 0) return { ok: false, message: `no key has written as ${username} here yet` };
+      return { ok: false, message: `none of the ${keys.length} key(s) seen with ${username} has that number: ${keys.map((k) => displayName(username, k)).join(', ')}` };
+    }
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE name_keys SET bound = 0 WHERE username = ?`).run(username);
+      this.db.prepare(`UPDATE name_keys SET bound = 1, noticed = 1 WHERE username = ? AND key = ?`).run(username, match);
+    })();
+    this.rememberBound(username, match);
+    return { ok: true, message: `${username} is now ${displayName(username, match)} (safety number ${safetyNumber(match)}); other keys with that name are shown as name#tag` };
   }
 
   // ---- the mesh -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { toB64url } from '../../src/peer/canonical.js';
-import { deriveNetworkKey, displayName, newChallenge } from '../../src/peer/identity.js';
+import { deriveNetworkKey, displayName, newChallenge, safetyNumber } from '../../src/peer/identity.js';
 import { PeerBackend } from '../../src/peer/backend.js';
 import { PeerStore } from '../../src/peer/peer-store.js';
 import { TestMesh, idOf, identityOf, linkedRawPeer, msg, post, rawPeer, signed, until } from '../helpers/peer-nodes.js';
@@ -184,6 +184,13 @@ test('names are bound to keys on first use: a reused name with another key is sh
   assert.match(tag, /^alice#[0-9a-f]{4,}$/);
   assert.deepEqual(shown, ['alice: hello, I am alice', `${tag}: I am alice too`, `${tag}: really`]);
   assert.equal(notices.filter((t) => t.startsWith('another alice')).length, 1, 'one notice');
+  // Confirmed out loud (/trust alice <safety number>): the other key is alice from now on.
+  assert.match(ui.trust('alice', '1234 5678 9012 3456 7890 1234'), /none of the 2 key/);
+  assert.match(ui.trust('alice', safetyNumber(identityOf('alice-other').signPublic)), /^alice is now alice#/);
+  other.send(say('alice-other', 3, 'trusted now'));
+  first.send(say('alice-first', 2, 'and me?'));
+  await until(() => shown.length === 5, 5000, 'both shown again');
+  assert.deepEqual(shown.slice(3), ['alice: trusted now', `${displayName('alice', identityOf('alice-first').signPublic)}: and me?`]);
   first.s.destroy();
   other.s.destroy();
   await ui.close();

@@ -217,6 +217,10 @@ class TerminalUi {
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
         return this.screen.print(rows.map((r) => '  ' + r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
       }
+      case 'trust': {
+        if (!b.trust) return this.info('/trust belongs to broadcast mode (`lab93 -b`)');
+        return this.info(sanitizeLine(b.trust(c.name, c.number)));
+      }
       case 'peers': {
         if (!b.peers) return this.info(b.kind === 'repeater' ? '/peers belongs to broadcast mode (`lab93 -b`); here /who lists the room' : '/peers is not available here');
         const ps = b.peers();
