@@ -18,7 +18,9 @@ import { peerOptions, DEFAULT_PEER_OPTIONS, type PeerOptions } from '../peer/con
 import { interfaceFilter } from '../peer/interfaces.js';
 import { mdnsPortFromEnv } from '../peer/discovery.js';
 import { PeerNode } from '../peer/node.js';
-import type { PeerStoredMessage } from '../peer/peer-store.js';
+import { deriveNetworkKey, safetyNumber, shortFingerprint, type NetworkKey } from '../peer/identity.js';
+import { readNetworkSecretFile } from '../peer/identity-file.js';
+import { PeerStore, type PeerStoredMessage } from '../peer/peer-store.js';
 import { addChatUiOptions, addIdentityOptions, resolveUsername } from './client.js';
 import { BROADCAST_PIPE_REFUSAL, stdinIsPiped } from './mode.js';
 import { claimDatabase } from './owner.js';
@@ -30,6 +32,7 @@ export interface PeerFlags {
   name?: string; room?: string;
   peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string; bell?: boolean;
   maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
+  networkKey?: string; networkKeyFile?: string; profile?: string; trust?: string[];
 }
 
 /** The limit flags (docs/security.md, "Broadcast peers"): flag key, flag, the option it sets. 0 = no limit. */
@@ -53,6 +56,10 @@ export function addPeerOnlyOptions(cmd: Command): Command {
     .option('--max-first-seq <n>', `with -b: highest seq at which an origin heard of through others may start (default ${DEFAULT_PEER_OPTIONS.maxFirstSeq}; 0: no limit)`)
     .option('--link-message-rate <n>', `with -b: messages a second one link may bring, all origins together, before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkMessageRate}; 0: no limit)`)
     .option('--link-bytes-per-minute <n>', `with -b: bytes a minute one link may send before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkBytesPerMinute}; 0: no limit)`)
+    .addOption(new Option('--network-key <secret>', 'with -b: link only with peers that know this secret (a few random words; two classes on one LAN run two meshes)').env('LAB93_NETWORK_KEY'))
+    .option('--network-key-file <path>', 'with -b: the network secret from this file (its text, without one trailing newline)')
+    .option('--trust <name-and-number...>', 'with -b: confirm who NAME is by the safety number (or fingerprint) they read out to you, then exit: --trust NAME NUMBER')
+    .option('--profile <name>', 'with -b: whose identity and history this peer is (default: the user name); two peers of one user on one machine need two profiles')
     .option('--link-new-origins <n>', `with -b: origins never seen before one link may bring a minute before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkNewOriginsPerMinute}; 0: no limit)`);
 }
 
@@ -65,6 +72,41 @@ function limitOptions(f: PeerFlags): Partial<PeerOptions> {
   return o;
 }
 
+/** `lab93 peer --trust NAME NUMBER`: binds NAME to the key with that number in the profile's store. */
+function trustAndExit(dbPath: string, args: string[]): void {
+  const [name, ...number] = args;
+  if (!name || number.length === 0) throw new UsageError('--trust NAME NUMBER: the name, then the safety number (or fingerprint) they read out to you');
+  const store = new PeerStore(dbPath);
+  try {
+    const r = store.trust(name, number.join(' '));
+    process.stdout.write(`${r.message}\n`);
+    process.exitCode = r.ok ? 0 : 1;
+  } finally {
+    void store.close();
+  }
+}
+
+/** A profile names files in the data folder: letters, digits, '.', '_' and '-' only. */
+function checkProfile(name: string): string {
+  if (!/^[\p{L}\p{N}_.-]{1,64}$/u.test(name) || name.startsWith('.')) throw new UsageError(`--profile "${name}" must be 1 to 64 letters, digits, ".", "_" or "-"`);
+  return name;
+}
+
+/** The network key from --network-key, LAB93_NETWORK_KEY or --network-key-file (stretched once here). */
+function networkKeyOf(f: PeerFlags): NetworkKey | null {
+  if (f.networkKey !== undefined && f.networkKeyFile !== undefined) throw new UsageError('give --network-key or --network-key-file, not both');
+  let secret: string | undefined = f.networkKey;
+  if (f.networkKeyFile !== undefined) {
+    const r = readNetworkSecretFile(f.networkKeyFile);
+    if (!r.ok) throw new UsageError(`--network-key-file ${f.networkKeyFile}: ${r.message}`);
+    secret = r.value;
+  }
+  if (secret === undefined) return null;
+  const k = deriveNetworkKey(secret);
+  if (!k.ok) throw new UsageError(`--network-key: ${k.message}`);
+  return k.value;
+}
+
 /** `lab93 peer`: the readable subcommand of `lab93 -b`. */
 export function registerPeerCommand(program: Command): void {
   const cmd = program
@@ -72,7 +114,7 @@ export function registerPeerCommand(program: Command): void {
     .description('serverless chat with the peers on the LAN (same as -b)')
     .addOption(new Option('-a, --address <host>', 'address to listen on (default 0.0.0.0)').env('LAB93_ADDRESS'))
     .addOption(new Option('-p, --port <port>', `TCP port, or the next free one (default ${DEFAULT_PORT})`).env('LAB93_PORT'))
-    .addOption(new Option('--db <path>', 'peer store (default $XDG_DATA_HOME/lab93/peer-<port>.db)').env('LAB93_DB'))
+    .addOption(new Option('--db <path>', 'peer store (default $XDG_DATA_HOME/lab93/peer-<profile>.db; its keys beside it)').env('LAB93_DB'))
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
     .addOption(logFormatOption())
@@ -114,15 +156,21 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   if (f.headless !== true && stdinIsPiped()) throw new UsageError(BROADCAST_PIPE_REFUSAL);
   const headless = f.headless === true || !process.stdin.isTTY;
   const port = askedPort === 0 ? 0 : await findFreePort(host, askedPort, DEFAULT_PEER_OPTIONS.portSearch);
-  // Port 0 (ephemeral) gets a store of its own per process: no identity to keep across runs.
-  const dbPath = f.db ?? join(dataDir(), port === 0 ? `peer-ephemeral-${process.pid}.db` : `peer-${port}.db`);
+  // The identity and history belong to the profile (the user's, by default), not to the port
+  // it got: restarting two peers in another order never swaps them. The owner lock on the
+  // store refuses a second peer on one profile. Port 0 (ephemeral, tests) without a profile
+  // gets a store of its own per process.
+  const profile = f.profile === undefined ? null : checkProfile(f.profile);
+  const dbPath = f.db ?? join(dataDir(), profile ? `peer-${profile}.db` : port === 0 ? `peer-ephemeral-${process.pid}.db` : `peer-${checkProfile(username)}.db`);
+  if (f.trust) return trustAndExit(dbPath, f.trust);
+  const networkKey = networkKeyOf(f);
   const level: Level = f.verbose ? 'debug' : f.quiet ? 'warn' : ((process.env.LAB93_LOG_LEVEL as Level | undefined) ?? 'info');
   let log: Logger;
   if (headless) log = createLogger({ level, format: f.logFormat });
   else {
     // The UI owns the terminal: logs go to a file beside the store.
     // The log names who spoke from where: private like the store (created 0600 before pino opens it).
-    const logPath = join(dataDir(), `peer-${port}.log`);
+    const logPath = `${dbPath.replace(/\.db$/, '')}.log`;
     ensurePrivateFile(logPath);
     log = createLogger({ level, destination: logPath });
   }
@@ -134,13 +182,14 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
     ...(linkTimeout !== undefined ? { linkTimeoutMs: linkTimeout * 1000, pingMs: Math.max(200, (linkTimeout * 1000) / 3) } : {}),
     ...(mdnsInterfaces ? { mdnsInterfaces } : {}),
     mdnsPort: mdnsPortFromEnv(),
+    networkKey,
     ...limitOptions(f),
   });
   const node = new PeerNode(opts, log);
   if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });
   const { runChatUi } = await import('../client/ui/index.js');
   const backend = new PeerBackend(node, [room]);
-  const code = await runChatUi(backend, { room, title: `lab93 · ${username} · broadcast (peer ${node.peerId})`, ...(f.bell === false ? { bell: false } : {}) });
+  const code = await runChatUi(backend, { room, title: `lab93 · ${username}#${shortFingerprint(node.identity.signPublic)} · broadcast (peer ${node.peerId})`, ...(f.bell === false ? { bell: false } : {}) });
   process.exit(code);
 }
 
@@ -159,5 +208,5 @@ async function runHeadless(node: PeerNode, log: Logger, ready: ReadyFields): Pro
   }
   stopOnSignals(log, () => node.close());
   // Once Ctrl-C is handled: the start line says it stops.
-  log.info({ ...ready, listen: `${ready.listen}:${node.port}`, peer: node.peerId }, 'ready');
+  log.info({ ...ready, listen: `${ready.listen}:${node.port}`, peer: node.peerId, fingerprint: shortFingerprint(node.identity.signPublic), safety_number: safetyNumber(node.identity.signPublic), network_key: node.opts.networkKey !== null }, 'ready');
 }

@@ -112,7 +112,9 @@ export interface ChatBackend extends EventEmitter {
   /** Broadcast mode (and repeater discovery): an active look for instances on the LAN. */
   scan?(): Promise<ScanEntry[]>;
   /** Broadcast mode: the peers connected now (`refused`: what each link was refused, counted). */
-  peers?(): Array<{ name: string; address: string; users: string[]; refused?: string }>;
+  /** Broadcast mode: `/trust NAME NUMBER` confirms a name's key; returns what to tell the user. */
+  trust?(name: string, number: string): string;
+  peers?(): Array<{ name: string; address: string; users: string[]; refused?: string; fingerprint?: string }>;
   /**
    * Stop and go on reading from the network, for a front end whose output is behind (a pipe
    * read slowly): what arrives then waits in the kernel instead of in our memory. Optional.

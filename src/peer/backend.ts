@@ -4,6 +4,7 @@
  * peer's store (as a message of this peer's origin) and spreads from there; what reaches the
  * store from the mesh or from repeater clients of this peer is shown when it concerns the user.
  */
+import { shortFingerprint } from './identity.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { BackendState, ChatBackend, ChatMessage, OutgoingMessage, ScanEntry } from '../client/backend.js';
@@ -58,7 +59,15 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
     n.setUiRooms(this.rooms);
     n.on('message', (m: PeerStoredMessage, info: { missed: boolean; own: boolean }) => {
       if (info.own || !this.visible(m)) return;
-      this.emit('message', toChatMessage(m), { missed: info.missed });
+      const c = toChatMessage(m);
+      // Names are bound to keys (trust on first use): another key with a known name is shown
+      // as another person, name#tag, with a one-time notice. Rows from before signatures say so.
+      if (m.key) {
+        const who = n.store.nameOf(m.username, m.key, n.now() / 1000);
+        if (who.notice) this.emit('notice', who.notice);
+        c.username = who.display;
+      } else if (m.sig === null) c.username = `${m.username} (unsigned, before signatures)`;
+      this.emit('message', c, { missed: info.missed });
     });
     n.on('presence', (p: { room: string; username: string; status: string }) => {
       if (this.rooms.has(p.room) && p.username !== this.username) this.emit('presence', p);
@@ -149,8 +158,17 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
   }
 
   /** The linked peers; `refused`: what each link was refused or slowed down for, counted. */
-  peers(): Array<{ name: string; address: string; users: string[]; refused: string }> {
-    return [...this.node.links.values()].map((l) => ({ name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username), refused: l.refusals.summary() }));
+  peers(): Array<{ name: string; address: string; users: string[]; refused: string; fingerprint?: string }> {
+    return [...this.node.links.values()].map((l) => ({
+      name: l.remoteName, address: l.conn.remote, users: l.users.map((u) => u.username), refused: l.refusals.summary(),
+      // The short fingerprint of the key the link proved (a display aid: `lab93 peer --trust` confirms keys).
+      ...(l.remoteKey ? { fingerprint: shortFingerprint(l.remoteKey) } : {}),
+    }));
+  }
+
+  /** `/trust NAME NUMBER`: confirms which key NAME is (safety number or short fingerprint). */
+  trust(name: string, number: string): string {
+    return this.node.store.trust(name, number).message;
   }
 
   async close(): Promise<void> {

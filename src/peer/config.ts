@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS, DEFAULT_PORT, type Limits } from '../protocol/limits.js';
+import type { NetworkKey, PeerIdentity } from './identity.js';
 
 /** Everything a peer can be told; validated once by the CLI, then frozen. */
 export interface PeerOptions {
@@ -54,6 +55,13 @@ export interface PeerOptions {
   mdnsPort?: number;
   mdnsTtl: number;
   instance?: string;
+  /**
+   * This peer's keys (docs/protocol-peers.md, "Identity"). Absent: read from (or made in) the
+   * identity file beside the store, `<db>.identity.json`; a `:memory:` store gets fresh keys.
+   */
+  identity?: PeerIdentity;
+  /** The mesh's network key (`--network-key`): only peers with the same one link. */
+  networkKey: NetworkKey | null;
 }
 
 export const DEFAULT_PEER_OPTIONS: Readonly<Omit<PeerOptions, 'username' | 'dbPath'>> = Object.freeze({
@@ -82,6 +90,7 @@ export const DEFAULT_PEER_OPTIONS: Readonly<Omit<PeerOptions, 'username' | 'dbPa
   pageSize: 500,
   limits: DEFAULT_LIMITS,
   mdnsTtl: 120,
+  networkKey: null,
 });
 
 export function peerOptions(o: Partial<PeerOptions> & { username: string; dbPath: string }): PeerOptions {

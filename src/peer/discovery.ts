@@ -37,6 +37,8 @@ export interface ServiceEntry {
   version: number;
   /** A repeater's TLS certificate fingerprint as announced (TXT fp), when valid; a claim only. */
   fingerprint: string | null;
+  /** Broadcast mode: the network key's discovery tag (TXT net), or null without one. */
+  net?: string | null;
   host: string;
   port: number;
   /** Addresses to dial, best first (the source of the last packet, then its A records). */
@@ -292,7 +294,7 @@ export class Discovery extends EventEmitter {
       const old = this.table.get(key);
       const entry: ServiceEntry = {
         instance: merged.instance, peerId: id, mode, username: txt.user ?? merged.instance.split('@')[0] ?? '',
-        version: Number(txt.v) || 0, fingerprint: txt.fp !== undefined && isFingerprint(txt.fp) ? txt.fp : null, host: merged.host ?? '', port: merged.port, addresses, via: r.iface.name,
+        version: Number(txt.v) || 0, fingerprint: txt.fp !== undefined && isFingerprint(txt.fp) ? txt.fp : null, net: txt.net !== undefined && /^[a-z2-7]{1,32}$/.test(txt.net) ? txt.net : null, host: merged.host ?? '', port: merged.port, addresses, via: r.iface.name,
         firstSeen: old && old.peerId === id ? old.firstSeen : t, lastSeen: t, expiresAt: t + merged.ttl * 1000,
       };
       this.table.set(key, entry);
@@ -358,7 +360,7 @@ export async function discoverRepeater(o: { waitMs?: number; log?: Logger; inter
   const seen = new Map<string, ServiceEntry>();
   const note = (e: ServiceEntry): void => {
     if (e.mode !== 'repeater') return;
-    seen.set([e.instance, e.peerId, e.addresses[0], e.port, e.fingerprint].join('\0'), e);
+    seen.set([e.instance, e.peerId, e.addresses[0], e.port, e.fingerprint, e.net].join('\0'), e);
   };
   d.on('up', note);
   d.on('update', note);

@@ -11,6 +11,7 @@
  * when the link is idle; while the pump runs, or while the socket is backed up, the store is
  * the buffer and the pump picks it up.
  */
+import { toB64url } from './canonical.js';
 import type { FrameConn } from '../net/frame-conn.js';
 import type { PeerPacket } from './packets.js';
 import type { PeerStore, PeerStoredMessage } from './peer-store.js';
@@ -25,7 +26,7 @@ export interface SenderHost {
   readonly conn: FrameConn;
   /** The link is up (false once it closed). */
   ready(): boolean;
-  send(p: PeerPacket): void;
+  send(p: PeerPacket | { type: string; [k: string]: unknown }): void;
   /** The pump failed (a store error): the link is closed. */
   failed(err: unknown): void;
 }
@@ -121,6 +122,8 @@ export class LinkSender {
   }
 
   private consider(m: PeerStoredMessage): void {
+    // A row from before signatures: readable here, never sent (new peers refuse unsigned ones).
+    if (!m.sig || !m.key) return;
     const s = this.sent.get(m.origin);
     if (s === undefined) {
       if (m.id <= this.windowStartId) return; // before the newcomer's window
@@ -135,6 +138,7 @@ export class LinkSender {
     this.host.send({
       type: 'peer-message', gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username,
       subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp,
+      key: toB64url(m.key), sig: toB64url(m.sig), ...(m.boxKey ? { box_key: toB64url(m.boxKey) } : {}), ...(m.prev ? { prev: toB64url(m.prev) } : {}),
     });
   }
 

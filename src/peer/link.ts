@@ -18,8 +18,10 @@ import { decodeFrame, encodeFrame, type FrameMode } from '../protocol/frame.js';
 import type { PeerOptions } from './config.js';
 import { HaveCollector, pageHave } from './have-pages.js';
 import { LinkSender } from './link-sender.js';
-import { PEER_PROTOCOL_VERSION, parsePeerPacket, type PeerHelloPacket, type PeerMessagePacket, type PeerPacket, type PeerUser } from './packets.js';
+import { PEER_PROTOCOL_VERSION, parsePeerPacket, type PeerAuthPacket, type PeerHelloPacket, type PeerMessagePacket, type PeerPacket, type PeerUser } from './packets.js';
 import type { PeerStore, PeerStoredMessage } from './peer-store.js';
+import { toB64url } from './canonical.js';
+import { checkProof, makeProof, newChallenge, type HelloRole, type KeyCache, type PeerIdentity } from './identity.js';
 import { LinkQuotas } from './quotas.js';
 import { Refusals, type RefusalReason, type RefusalReport } from './refusals.js';
 
@@ -34,8 +36,10 @@ export interface LinkHost {
   readonly opts: PeerOptions;
   readonly log: Logger;
   now(): number;
-  /** Our hello without its have map (the link pages that in). */
-  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more'>;
+  readonly identity: PeerIdentity;
+  readonly keys: KeyCache;
+  /** Our hello without its have map (the link pages that in) nor its keys and challenge. */
+  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more' | 'key' | 'box_key' | 'challenge'>;
   /** The other side said hello: register the link, or refuse it (self, duplicate pair). */
   linkReady(link: PeerLink): boolean;
   /** The other side's whole have map arrived: it holds `seq` of its own origin. */
@@ -49,7 +53,8 @@ export interface LinkHost {
   linkFault(link: PeerLink, err: unknown): void;
 }
 
-export type LinkState = 'hello' | 'ready' | 'closed';
+/** hello: waiting for its hello; auth: for its proof (peer-auth); ready: both proved. */
+export type LinkState = 'hello' | 'auth' | 'ready' | 'closed';
 
 export class PeerLink {
   state: LinkState = 'hello';
@@ -79,6 +84,13 @@ export class PeerLink {
   private resyncTimer: NodeJS.Timeout | null = null;
   /** Pages of the other side's have map, until the last one (then null). */
   private haveIn: { map: HaveCollector; hello: boolean } | null = null;
+  /** The hello's have map arrived whole before the link was proved: acted on once it is. */
+  private haveWhole = false;
+  /** Our fresh challenge for this connection, and the other side's hello (until proved). */
+  private readonly challenge = newChallenge();
+  private theirHello: PeerHelloPacket | null = null;
+  /** The other side's Ed25519 key, once its proof checked. */
+  remoteKey: Buffer | null = null;
 
   constructor(
     private readonly host: LinkHost,
@@ -179,6 +191,19 @@ export class PeerLink {
       if (p.type !== 'peer-hello') return this.fail(new ProtocolError('not_hello', `a peer link starts with peer-hello, not ${p.type}`, { fatal: true }));
       return this.onHello(p);
     }
+    if (this.state === 'auth') {
+      // Between the hellos and the proof only the hello's have pages may come (and pings).
+      if (p.type === 'peer-auth') return this.onAuth(p);
+      if (p.type === 'peer-have' && this.haveIn?.hello) {
+        this.haveIn.map.add(p.have);
+        if (!p.more) this.haveWhole = true;
+        return;
+      }
+      if (p.type === 'bye') return this.close(`peer said bye${p.reason ? `: ${p.reason}` : ''}`, false);
+      if (p.type === 'error') return this.log.warn({ code: p.code, message: p.message }, 'peer reported an error');
+      if (p.type === 'ping' || p.type === 'pong') return;
+      return this.fail(new ProtocolError('not_hello', `peer-auth must follow peer-hello, not ${p.type}`, { fatal: true }));
+    }
     switch (p.type) {
       case 'peer-message':
         return this.onMessage(p);
@@ -210,24 +235,54 @@ export class PeerLink {
         return;
       case 'peer-hello':
         return this.fail(new ProtocolError('already_hello', 'peer-hello was already sent on this link'));
+      case 'peer-auth':
+        return this.fail(new ProtocolError('already_hello', 'peer-auth was already sent on this link'));
     }
+  }
+
+  private get role(): HelloRole {
+    return this.direction === 'out' ? 'dialler' : 'listener';
   }
 
   private onHello(p: PeerHelloPacket): void {
     if (p.version !== PEER_PROTOCOL_VERSION) {
-      return this.fail(new ProtocolError('bad_packet', `peer protocol version ${p.version} is not ${PEER_PROTOCOL_VERSION}`, { fatal: true }));
+      return this.fail(new ProtocolError('bad_packet', `peer protocol version ${p.version} is not ${PEER_PROTOCOL_VERSION} (upgrade lab93 on both peers)`, { fatal: true }));
     }
     this.remoteId = p.peer_id;
     this.remoteName = p.name;
     this.remotePort = p.port;
     this.users = p.users;
     this.log = this.log.child({ peer: p.peer_id });
-    if (this.direction === 'in') this.sendHello();
-    if (!this.host.linkReady(this)) return;
-    this.state = 'ready';
+    // "That is me" (our own announcement dialled): the node closes it, no proof needed.
+    if (p.peer_id === this.host.identity.peerId) {
+      this.host.linkReady(this);
+      return;
+    }
+    this.theirHello = p;
     this.haveIn = { map: new HaveCollector(), hello: true };
     this.haveIn.map.add(p.have);
-    if (!p.have_more) this.haveComplete();
+    this.haveWhole = !p.have_more;
+    this.state = 'auth';
+    if (this.direction === 'in') this.sendHello();
+    const proof = makeProof(this.host.identity, this.role, this.challenge, { key: p.key, boxKey: p.box_key, challenge: p.challenge }, this.host.opts.networkKey);
+    if (!proof.ok) return this.fail(new ProtocolError('bad_packet', `hello: ${proof.message}`, { fatal: true }));
+    this.send({ type: 'peer-auth', sig: toB64url(proof.value.sig), ...(proof.value.mac ? { mac: toB64url(proof.value.mac) } : {}) });
+  }
+
+  /** The other side's proof: its key is its own (and it knows the network key, if we have one). */
+  private onAuth(p: PeerAuthPacket): void {
+    const h = this.theirHello!;
+    const me = this.host.identity;
+    const r = checkProof(this.role, { key: me.signPublic, boxKey: me.boxPublic, challenge: this.challenge }, { key: h.key, boxKey: h.box_key, challenge: h.challenge }, { sig: p.sig, mac: p.mac }, this.host.opts.networkKey, this.host.keys);
+    if (!r.ok) {
+      const code = r.code === 'wrong_network' ? 'wrong_network' : 'bad_proof';
+      return this.fail(new ProtocolError(code, `${code === 'wrong_network' ? 'different network key' : 'hello proof refused'}: ${r.message}`, { fatal: true }));
+    }
+    this.remoteKey = h.key;
+    this.theirHello = null;
+    if (!this.host.linkReady(this)) return;
+    this.state = 'ready';
+    if (this.haveWhole) this.haveComplete();
   }
 
   /** The other side's have map is whole: start streaming (hello) or resume from it (resync). */
@@ -252,6 +307,19 @@ export class PeerLink {
     this.sender.note(p.origin, p.seq);
     if (r === 'gap') this.requestResync(p.origin);
     else if (r === 'stored' || r === 'stored-new-origin') this.quotas.stored(p.origin === this.remoteId, r === 'stored-new-origin');
+  }
+
+  /**
+   * A message of this link failed verification (node.flushIncoming): dropped, and an error of
+   * the link. An honest peer verifies before it forwards, so a forgery from a link is an error
+   * frame, counted towards maxErrors, not only a dropped message.
+   */
+  forged(detail: string): void {
+    try {
+      this.fail(new ProtocolError('bad_signature', detail));
+    } catch (err) {
+      this.fault(err);
+    }
   }
 
   /**
@@ -298,7 +366,8 @@ export class PeerLink {
   private sendHello(): void {
     const store = this.host.store;
     const pages = pageHave(store.haveEntries(), store.peerId);
-    this.send({ ...this.host.helloPacket(), have: pages[0]!, have_more: pages.length > 1 } as PeerHelloPacket);
+    const me = this.host.identity;
+    this.send({ ...this.host.helloPacket(), key: toB64url(me.signPublic), box_key: toB64url(me.boxPublic), challenge: toB64url(this.challenge), have: pages[0]!, have_more: pages.length > 1 });
     for (let i = 1; i < pages.length; i++) this.send({ type: 'peer-have', have: pages[i]!, more: i < pages.length - 1 });
   }
 
@@ -319,7 +388,8 @@ export class PeerLink {
     this.send({ type: 'ping' });
   }
 
-  send(p: PeerPacket): void {
+  /** A packet with its binary fields already written as base64url (hello, auth, messages). */
+  send(p: PeerPacket | { type: string; [k: string]: unknown }): void {
     this.conn.send(encodeFrame(p, this.mode));
   }
 

@@ -5,7 +5,7 @@
  * An instance `alice@lab-pc._lab93._tcp.local` is announced as
  *   PTR  _lab93._tcp.local            -> alice@lab-pc._lab93._tcp.local
  *   SRV  alice@lab-pc._lab93._tcp.local -> lab-pc.local : 5190
- *   TXT  alice@lab-pc._lab93._tcp.local  "v=1" "id=<peer id>" "mode=broadcast" "user=alice"
+ *   TXT  alice@lab-pc._lab93._tcp.local  "v=1" "id=<peer id>" "mode=broadcast" "user=alice" ["net=<tag>"]
  *                                        ["fp=<SHA-256 of a repeater's TLS certificate>"]
  *   A    lab-pc.local                 -> the address of the interface it is sent on
  */
@@ -34,6 +34,11 @@ export interface LocalService {
   fingerprint?: string;
   /** A repeater serving the web client: its HTTP(S) port (TXT web), for a link to hand out. */
   webPort?: number;
+  /**
+   * Broadcast mode with a network key: its discovery tag (identity.ts deriveNetworkKey), a
+   * one-way value of the secret. Peers dial only services with their own tag (none = none).
+   */
+  net?: string;
 }
 
 /** One service seen in one packet. */
@@ -67,6 +72,7 @@ function txtStrings(s: LocalService): string[] {
   const txt = [`v=${s.version}`, `id=${s.peerId}`, `mode=${s.mode}`, `user=${s.username}`];
   if (s.fingerprint) txt.push(`fp=${s.fingerprint}`);
   if (s.webPort) txt.push(`web=${s.webPort}`);
+  if (s.net) txt.push(`net=${s.net}`);
   return txt;
 }
 

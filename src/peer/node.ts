@@ -30,8 +30,24 @@ import { admit } from './admission.js';
 import { fitUsers } from './have-pages.js';
 import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
-import { PeerStore, type PeerStoredMessage } from './peer-store.js';
+import { PeerStore, signedFieldsOf, type PeerStoredMessage } from './peer-store.js';
 import type { RefusalReport } from './refusals.js';
+import { generateIdentity, KeyCache, verifyBatch, type PeerIdentity } from './identity.js';
+import { loadOrCreateIdentity } from './identity-file.js';
+
+/** The identity file of a store: beside it, named after it (the data folder's, not the port's). */
+export function identityPathOf(dbPath: string): string {
+  return `${dbPath.replace(/\.db$/, '')}.identity.json`;
+}
+
+/** This peer's keys: given, or from the identity file beside the store (made at first start). */
+export function peerIdentityFor(opts: Pick<PeerOptions, 'identity' | 'dbPath'>): PeerIdentity {
+  if (opts.identity) return opts.identity;
+  if (opts.dbPath === ':memory:') return generateIdentity();
+  const r = loadOrCreateIdentity(identityPathOf(opts.dbPath));
+  if (!r.ok) throw new Error(`the peer identity ${identityPathOf(opts.dbPath)} cannot be used: ${r.message}`);
+  return r.value.identity;
+}
 
 export interface PeerInfo {
   peerId: string;
@@ -68,7 +84,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private readonly pinged = new Map<PeerLink, number>();
   private listener: net.Server | null = null;
   private discovery: Discovery | null = null;
-  private incoming: Array<{ p: PeerMessagePacket & { via: string }; sync: boolean }> = [];
+  private incoming: Array<{ p: PeerMessagePacket & { via: string }; sync: boolean; link: PeerLink }> = [];
   private flushScheduled = false;
   private usersScheduled = false;
   private lastUsersJson = '';
@@ -77,12 +93,16 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private closing = false;
   private uiRooms: Set<string> | null = null;
   port = 0;
-  readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0 };
+  readonly stats = { duplicates: 0, gaps: 0, stored: 0, refused: 0, faults: 0, purged: 0, forged: 0 };
+  readonly identity: PeerIdentity;
+  /** Imported public keys of hellos and messages (one import per key, not per use). */
+  readonly keys = new KeyCache();
 
   constructor(readonly opts: PeerOptions, log: Logger, private readonly clock: () => number = Date.now) {
     super();
     this.log = log;
-    this.store = new PeerStore(opts.dbPath);
+    this.identity = peerIdentityFor(opts);
+    this.store = new PeerStore(opts.dbPath, 'full', this.identity);
     this.store.maxMessages = opts.maxStore > 0 ? opts.maxStore : Infinity;
     this.server = createServer({
       store: this.store,
@@ -115,7 +135,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
     for (const p of this.opts.peers) this.addManualPeer(p.host, p.port);
     if (this.opts.discovery) {
       this.discovery = new Discovery({
-        service: { port: this.port, peerId: this.peerId, mode: 'broadcast', username: this.opts.username, ...(this.opts.instance ? { instance: this.opts.instance } : {}) },
+        service: { port: this.port, peerId: this.peerId, mode: 'broadcast', username: this.opts.username, ...(this.opts.instance ? { instance: this.opts.instance } : {}), ...(this.opts.networkKey ? { net: this.opts.networkKey.tag } : {}) },
         browse: true,
         ttl: this.opts.mdnsTtl,
         log: this.log,
@@ -246,7 +266,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
   }
 
   // ---- LinkHost ---------------------------------------------------------------------------
-  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more'> {
+  helloPacket(): Omit<PeerHelloPacket, 'have' | 'have_more' | 'key' | 'box_key' | 'challenge'> {
     return { type: 'peer-hello', peer_id: this.peerId, name: this.opts.username, version: PEER_PROTOCOL_VERSION, port: this.port, users: this.fittedUsers() };
   }
 
@@ -300,7 +320,18 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.stats.duplicates++;
       return 'ignored';
     }
-    const known = this.store.haveOf(p.origin) !== undefined;
+    const held = this.store.haveOf(p.origin);
+    // Cheap checks before any crypto: in a mesh each message comes over several links, and
+    // only the first copy costs a verification (a repeat is dropped unverified).
+    if (held !== undefined && p.seq <= held) {
+      this.stats.duplicates++;
+      return 'duplicate';
+    }
+    if (held !== undefined && p.seq !== held + 1) {
+      this.stats.gaps++;
+      return 'gap';
+    }
+    const known = held !== undefined;
     const v = this.store.accept(p);
     if (v === 'duplicate') {
       this.stats.duplicates++;
@@ -310,7 +341,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.stats.gaps++;
       return v;
     }
-    this.incoming.push({ p: { ...p, via: link.remoteId }, sync: link.receivingSync });
+    // Verified with the rest of this turn's messages (flushIncoming): one signature per run.
+    this.incoming.push({ p: { ...p, via: link.remoteId }, sync: link.receivingSync, link });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One transaction for what arrived in this turn of the event loop (group commit).
@@ -355,8 +387,24 @@ export class PeerNode extends EventEmitter implements LinkHost {
   private flushIncoming(): void {
     this.flushScheduled = false;
     if (this.incoming.length === 0 || !this.store.db.open) return;
-    const batch = this.incoming;
+    const all = this.incoming;
     this.incoming = [];
+    // Verify before storing or forwarding (docs/protocol-peers.md, "Message signatures"): one
+    // Ed25519 check per run of an origin's consecutive messages (their prev links chain them).
+    const verdicts = verifyBatch(all.map((b) => ({ m: signedFieldsOf(b.p, b.p.box_key, b.p.prev), key: b.p.key, sig: b.p.sig })), this.keys);
+    const bad = new Set<string>();
+    const batch = all.filter((b, i) => {
+      const v = verdicts[i]!;
+      // After a forgery, the same origin's later messages of this batch would follow a hole:
+      // dropped too, and asked for again (the link's resync) instead of stored out of order.
+      if (v.ok && !bad.has(b.p.origin)) return true;
+      if (!v.ok) {
+        this.stats.forged++;
+        b.link.forged(`${v.code}: seq ${b.p.seq} of ${b.p.origin}: ${v.message}`);
+      } else b.link.requestResync(b.p.origin);
+      bad.add(b.p.origin);
+      return false;
+    });
     let stored: Array<PeerStoredMessage | null>;
     try {
       stored = this.store.insertRemote(batch.map((b) => b.p));
@@ -367,6 +415,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       this.log.error({ err }, 'storing messages from peers failed');
       return;
     }
+    // The places accept() reserved for what was dropped go back: asked for (or refused) again.
+    if (bad.size > 0) this.store.forget([...bad].map((origin) => ({ origin })));
     stored.forEach((m, i) => {
       if (!m) return;
       this.stats.stored++;
@@ -416,6 +466,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
 
   private onService(e: ServiceEntry, fresh: boolean): void {
     if (e.mode !== 'broadcast' || this.closing) return;
+    // Another mesh on this LAN (another network key, or one of us has none): never dialled.
+    if ((e.net ?? null) !== (this.opts.networkKey?.tag ?? null)) return;
     const key = `mdns:${e.peerId}`;
     let t = this.targets.get(key);
     if (!t) {
@@ -494,7 +546,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
         l.close(`silent for ${Math.round((t - l.lastSeen) / 1000)} s`, false);
         continue;
       }
-      if (l.state === 'hello' && t - l.openedAt > 10_000) {
+      if ((l.state === 'hello' || l.state === 'auth') && t - l.openedAt > 10_000) {
         l.close('no peer-hello in time', false);
         continue;
       }
@@ -514,6 +566,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       return;
     }
     const m = ev.message as PeerStoredMessage;
+    // Bind the name to its key on first sight, whoever shows it (trust on first use).
+    if (m.key && this.store.db.open) this.store.nameOf(m.username, m.key, this.now() / 1000, false);
     for (const l of this.links.values()) l.offer(m);
     this.emit('message', m, { missed: ev.origin === 'mesh-sync', own: ev.origin === 'ui' });
   }

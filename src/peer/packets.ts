@@ -6,8 +6,11 @@
 import { ProtocolError } from '../protocol/errors.js';
 import { checkName } from '../protocol/packets.js';
 import { DEFAULT_ROOM, type Limits } from '../protocol/limits.js';
+import { fromB64url } from './canonical.js';
+import { CHALLENGE_BYTES, KEY_BYTES, SIGNATURE_BYTES, peerIdOf } from './identity.js';
 
-export const PEER_PROTOCOL_VERSION = 1;
+/** 2: hellos carry keys and a challenge, answered by `peer-auth` (docs/protocol-peers.md). */
+export const PEER_PROTOCOL_VERSION = 2;
 
 /**
  * The highest `seq` a peer believes (docs/protocol-peers.md, "Identity"): 2^31 - 1, a signed
@@ -34,7 +37,14 @@ export interface PeerHelloPacket {
   have: HaveMap;
   have_more: boolean;
   users: PeerUser[];
+  /** Ed25519 public key (its hash is `peer_id`), X25519 key for sealed DMs, fresh challenge. */
+  key: Buffer;
+  box_key: Buffer;
+  challenge: Buffer;
 }
+
+/** Proof of the hello's key: a signature over both hellos, and the network MAC when there is one. */
+export interface PeerAuthPacket { type: 'peer-auth'; sig: Buffer; mac: Buffer | null }
 
 /** A chat message as it crosses the mesh: the repeater fields plus its global identity. */
 export interface PeerMessagePacket {
@@ -49,6 +59,12 @@ export interface PeerMessagePacket {
   room: string;
   to: string | null;
   timestamp: number;
+  /** The origin's Ed25519 key (its hash is `origin`), its signature, and its X25519 key. */
+  key: Buffer;
+  sig: Buffer;
+  box_key: Buffer | null;
+  /** The link hash of the origin's previous message (null for its first). */
+  prev: Buffer | null;
 }
 
 /** The sender finished sending what the receiver lacked at hello time. */
@@ -61,7 +77,7 @@ export interface PeerHavePacket { type: 'peer-have'; have: HaveMap; more: boolea
 export interface PeerUsersPacket { type: 'peer-users'; users: PeerUser[] }
 
 export type PeerPacket =
-  | PeerHelloPacket | PeerMessagePacket | PeerSyncedPacket | PeerHavePacket | PeerUsersPacket
+  | PeerHelloPacket | PeerAuthPacket | PeerMessagePacket | PeerSyncedPacket | PeerHavePacket | PeerUsersPacket
   | { type: 'ping'; data?: unknown } | { type: 'pong'; data?: unknown }
   | { type: 'bye'; reason?: string } | { type: 'error'; code: string; message: string };
 
@@ -81,6 +97,19 @@ function bad(field: string, why: string): ProtocolError {
 function peerId(v: unknown, field: string): string {
   if (typeof v !== 'string' || !PEER_ID.test(v)) throw bad(field, 'must be 4 to 64 letters, digits, "-" or "_"');
   return v;
+}
+
+/** Binary fields travel as unpadded base64url, decoded strictly (canonical.ts). */
+function b64(v: unknown, field: string, length?: number): Buffer {
+  const r = fromB64url(v, length);
+  if (!r.ok) throw bad(field, `must be ${length ?? 'some'} bytes of unpadded base64url`);
+  return r.value;
+}
+
+/** A message's key and signature: new peers refuse unsigned new messages (`bad_signature`). */
+function signature(o: Record<string, unknown>): { key: Buffer; sig: Buffer; box_key: Buffer | null; prev: Buffer | null } {
+  if (o.sig === undefined || o.sig === null || o.key === undefined || o.key === null) throw new ProtocolError('bad_signature', 'unsigned message (key and sig are required)');
+  return { key: b64(o.key, 'key', KEY_BYTES), sig: b64(o.sig, 'sig', SIGNATURE_BYTES), box_key: o.box_key === undefined || o.box_key === null ? null : b64(o.box_key, 'box_key', KEY_BYTES), prev: o.prev === undefined || o.prev === null ? null : b64(o.prev, 'prev', 32) };
 }
 
 function seqOf(v: unknown, field: string): number {
@@ -131,8 +160,18 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       const port = o.port === undefined || o.port === null ? null : seqOf(o.port, 'port');
       if (port !== null && port > 65535) throw bad('port', 'must be a port number');
       const name = optText(o, 'name', 200) ?? '';
-      return { type: 'peer-hello', peer_id: peerId(o.peer_id, 'peer_id'), name, version, port, have: haveMap(o.have), have_more: o.have_more === true, users: users(o.users, limits) };
+      const id = peerId(o.peer_id, 'peer_id');
+      // An old (version 1) hello has no keys: it is answered with the version error, not this one.
+      if (version !== PEER_PROTOCOL_VERSION) return { type: 'peer-hello', peer_id: id, name, version, port, have: haveMap(o.have), have_more: o.have_more === true, users: users(o.users, limits), key: Buffer.alloc(0), box_key: Buffer.alloc(0), challenge: Buffer.alloc(0) };
+      const key = b64(o.key, 'key', KEY_BYTES);
+      if (peerIdOf(key) !== id) throw bad('peer_id', 'is not the peer id of key');
+      return {
+        type: 'peer-hello', peer_id: id, name, version, port, have: haveMap(o.have), have_more: o.have_more === true, users: users(o.users, limits),
+        key, box_key: b64(o.box_key, 'box_key', KEY_BYTES), challenge: b64(o.challenge, 'challenge', CHALLENGE_BYTES),
+      };
     }
+    case 'peer-auth':
+      return { type: 'peer-auth', sig: b64(o.sig, 'sig', SIGNATURE_BYTES), mac: o.mac === undefined || o.mac === null ? null : b64(o.mac, 'mac', 32) };
     case 'peer-message': {
       if (typeof o.gid !== 'string' || !GID.test(o.gid)) throw bad('gid', 'must be 1 to 100 letters, digits or "-_:."');
       const seq = seqOf(o.seq, 'seq');
@@ -151,6 +190,7 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
         type: 'peer-message', gid: o.gid, origin: peerId(o.origin, 'origin'), seq, uid,
         username: checkName(o.username, 'username', limits.maxNameLength),
         subject: optText(o, 'subject', limits.maxSubjectLength), content, room, to, timestamp: ts,
+        ...signature(o),
       };
     }
     case 'peer-synced':

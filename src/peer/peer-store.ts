@@ -18,12 +18,29 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
+import type { SignedFields } from './canonical.js';
+import { displayName, messageLink, parseSafetyNumber, safetyNumber, shortFingerprint, signMessage, type PeerIdentity } from './identity.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
   gid: string;
   origin: string;
   seq: number;
+  /**
+   * The origin's signature, its Ed25519 key and its X25519 key (docs/protocol-peers.md,
+   * "Message signatures"). Null in rows from before signatures: shown, never sent to a peer.
+   */
+  sig?: Buffer | null;
+  key?: Buffer | null;
+  boxKey?: Buffer | null;
+  /** The link hash of the origin's previous message (null for seq 1 and unsigned rows). */
+  prev?: Buffer | null;
+}
+
+/** The fields an origin signs for a stored or received message (the sealed parts are unused yet). */
+export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string; timestamp: number }, boxKey: Buffer | null, prev: Buffer | null = null): SignedFields {
+  // As the receiver's parser gives them: an empty subject or recipient travels as null.
+  return { gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null, subject: m.subject || null, content: m.content, timestamp: m.timestamp, prev, box_key: boxKey, to_peer: null, box: null };
 }
 
 /** What to do with a message that arrived from another peer. */
@@ -56,17 +73,28 @@ const MIGRATIONS: string[] = [
   // pruned_have: the have of origins whose oldest rows were pruned (docs/broadcast.md).
   `ALTER TABLE messages ADD COLUMN via TEXT;
    CREATE TABLE pruned_have (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL);`,
+  // Signatures (issue 10): rows from before stay, with NULL: readable, marked unsigned, never sent.
+  `ALTER TABLE messages ADD COLUMN sig BLOB;
+   ALTER TABLE messages ADD COLUMN skey BLOB;
+   ALTER TABLE messages ADD COLUMN box_key BLOB;
+   ALTER TABLE messages ADD COLUMN prev BLOB;
+   CREATE TABLE name_keys (
+     username TEXT NOT NULL, key BLOB NOT NULL, first_seen REAL NOT NULL,
+     bound INTEGER NOT NULL DEFAULT 0, noticed INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (username, key));
+   CREATE UNIQUE INDEX name_keys_bound ON name_keys(username) WHERE bound = 1;`,
 ];
 
-const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote';
+const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key, prev';
 
 interface Row {
   id: number; gid: string; origin: string; seq: number; uid: string | null; username: string; room: string;
   recipient: string | null; subject: string | null; content: string; ts: number; remote: string | null;
+  sig: Buffer | null; skey: Buffer | null; box_key: Buffer | null; prev: Buffer | null;
 }
 
 function fromRow(r: Row): PeerStoredMessage {
-  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote };
+  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key, prev: r.prev };
 }
 
 /** 16 hex digits: short enough to read in logs, wide enough never to collide on a LAN. */
@@ -74,12 +102,14 @@ export function randomPeerId(): string {
   return randomBytes(8).toString('hex');
 }
 
+type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null; prev: Buffer | null };
+
 export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implements MessageStore {
   readonly peerId: string;
   /** Highest contiguous sequence per origin (in memory; rebuilt from the table at open). */
   private readonly haveMap = new Map<string, number>();
   private readonly s;
-  private readonly insertTx: (batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) => Array<PeerStoredMessage | null>;
+  private readonly insertTx: (batch: RemoteRow[]) => Array<PeerStoredMessage | null>;
   private readonly appendTx: (batch: NewMessage[]) => AppendResult[];
   private readonly pruneTx: (n: number) => number;
   private readonly purgeTx: (origin: string, above: number) => number;
@@ -89,11 +119,18 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   maxMessages = Infinity;
   /** Rows pruned so far (observability and tests). */
   pruned = 0;
+  /** The link hash of this peer's newest own message (the next one's `prev`). */
+  private lastLink: Buffer | null = null;
 
-  constructor(path: string, synchronous: Synchronous = 'full') {
+  /**
+   * `identity`: this peer's keys (identity.ts); its id is the store's origin and its messages are
+   * signed as they are written. Without it (tests of the store alone) the store keeps a random
+   * id of its own in `meta` and writes unsigned messages, as stores did before signatures.
+   */
+  constructor(path: string, synchronous: Synchronous = 'full', private readonly identity?: PeerIdentity) {
     super(openStoreDb(path, synchronous, MIGRATIONS), COLUMNS, fromRow);
     const db = this.db;
-    let id = db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined;
+    let id = identity?.peerId ?? (db.prepare(`SELECT value FROM meta WHERE key = 'peer_id'`).pluck().get() as string | undefined);
     if (id === undefined) {
       id = randomPeerId();
       db.prepare(`INSERT INTO meta (key, value) VALUES ('peer_id', ?)`).run(id);
@@ -104,10 +141,15 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     );
     for (const r of haveRows.all() as Array<{ origin: string; seq: number }>) this.haveMap.set(r.origin, r.seq);
     this.rows = db.prepare(`SELECT COUNT(*) FROM messages`).pluck().get() as number;
+    const newest = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND sig IS NOT NULL ORDER BY seq DESC LIMIT 1`).get(id) as Row | undefined;
+    if (newest?.sig) {
+      const l = messageLink(signedFieldsOf(fromRow(newest), newest.box_key, newest.prev), newest.sig);
+      if (l.ok) this.lastLink = l.value;
+    }
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key, prev)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
@@ -126,9 +168,9 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       clampPruned: db.prepare(`UPDATE pruned_have SET seq = ? WHERE origin = ? AND seq > ?`),
       haveOf: db.prepare(`SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM messages WHERE origin = @o UNION ALL SELECT seq FROM pruned_have WHERE origin = @o)`).pluck(),
     };
-    this.insertTx = db.transaction((batch: Array<NewMessage & { gid: string; origin: string; seq: number; via: string | null }>) =>
+    this.insertTx = db.transaction((batch: RemoteRow[]) =>
       batch.map((m) => {
-        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via) as { id: number } | undefined;
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey, m.prev) as { id: number } | undefined;
         if (!row) return null;
         const { via: _via, ...message } = m;
         return { ...message, remote: m.remote ?? null, id: row.id };
@@ -146,6 +188,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     this.appendTx = db.transaction((batch: NewMessage[]) => {
       const start = this.haveMap.get(this.peerId) ?? 0;
       let seq = start;
+      let lastLink = this.lastLink;
       const out = batch.map((m): AppendResult => {
         if (m.uid !== null) {
           const prior = this.s.byUid.get(this.peerId, m.username, m.uid) as Row | undefined;
@@ -154,16 +197,88 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
         seq++;
         // Unreachable in practice (eight months at 100 a second), but never past what peers believe.
         if (seq > MAX_SEQ) throw new Error(`this peer has written ${MAX_SEQ} messages: its numbering is exhausted`);
-        const gid = randomUUID();
-        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null) as { id: number } | undefined;
+        // <origin>:<seq>: unique by construction, so no other origin can take a real gid first.
+        const gid = this.identity ? `${this.peerId}:${seq}` : randomUUID();
+        let sig: Buffer | null = null;
+        const boxKey = this.identity?.boxPublic ?? null;
+        // Each message names the link hash of the one before it, so a receiver checks one
+        // signature per run of this origin's messages (verifyBatch), and a fork shows.
+        const prev = this.identity && seq > 1 ? lastLink : null;
+        if (this.identity) {
+          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq }, boxKey, prev));
+          if (!signed.ok) throw new Error(`cannot sign message ${seq}: ${signed.message}`);
+          sig = signed.value.sig;
+          lastLink = signed.value.link;
+        }
+        const key = this.identity?.signPublic ?? null;
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey, prev) as { id: number } | undefined;
         if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
-        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq };
+        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey, prev };
         return { message: stored, duplicate: false };
       });
       // Only after the statements succeeded: a rolled-back batch must not move the counter.
       if (seq > start) this.haveMap.set(this.peerId, seq);
+      this.lastLink = lastLink;
       return out;
     });
+  }
+
+  // ---- names bound to keys (trust on first use) ------------------------------------------
+  /** Bound keys by name, as read or written (bounded: a flood of names only costs look-ups). */
+  private readonly boundKeys = new Map<string, Buffer>();
+
+  private rememberBound(username: string, key: Buffer): void {
+    if (this.boundKeys.size >= 10_000) this.boundKeys.delete(this.boundKeys.keys().next().value!);
+    this.boundKeys.set(username, key);
+  }
+
+  /**
+   * What `username` writing with `key` is called here: the first key seen with a name owns it
+   * (bound); another key with that name is another person, shown as `name#tag` and never
+   * merged. `notice` is set once per such (name, key): the UI tells it once.
+   */
+  nameOf(username: string, key: Buffer, now: number, tell = true): { display: string; bound: boolean; notice: string | null } {
+    const db = this.db;
+    // Most messages come from a name's bound key: one cached look-up, nothing written.
+    const known = this.boundKeys.get(username);
+    if (known?.equals(key)) return { display: username, bound: true, notice: null };
+    const boundKey = known ?? (db.prepare(`SELECT key FROM name_keys WHERE username = ? AND bound = 1`).pluck().get(username) as Buffer | undefined);
+    if (boundKey === undefined) {
+      db.prepare(`INSERT INTO name_keys (username, key, first_seen, bound, noticed) VALUES (?, ?, ?, 1, 1) ON CONFLICT (username, key) DO UPDATE SET bound = 1`).run(username, key, now);
+      this.rememberBound(username, key);
+      return { display: username, bound: true, notice: null };
+    }
+    this.rememberBound(username, boundKey);
+    if (boundKey.equals(key)) return { display: username, bound: true, notice: null };
+    const display = displayName(username, key);
+    // Without `tell` (binding as messages pass, with no UI), the notice is left for the UI.
+    const r = tell
+      ? db.prepare(`INSERT INTO name_keys (username, key, first_seen, noticed) VALUES (?, ?, ?, 1) ON CONFLICT (username, key) DO UPDATE SET noticed = 1 WHERE noticed = 0`).run(username, key, now)
+      : db.prepare(`INSERT INTO name_keys (username, key, first_seen) VALUES (?, ?, ?) ON CONFLICT (username, key) DO NOTHING`).run(username, key, now) && { changes: 0 };
+    const notice = r.changes > 0 ? `another ${username} (${display}) is writing, with another key; the ${username} you know is ${displayName(username, boundKey)}` : null;
+    return { display, bound: false, notice };
+  }
+
+  /**
+   * Confirms out loud who `username` is (`lab93 peer --trust`, `/trust`): the key seen with that
+   * name whose safety number (or short fingerprint) is `typed` becomes the one the name is bound
+   * to here. Returns what to tell the user.
+   */
+  trust(username: string, typed: string): { ok: boolean; message: string } {
+    const keys = this.db.prepare(`SELECT key FROM name_keys WHERE username = ?`).pluck().all(username) as Buffer[];
+    const number = parseSafetyNumber(typed);
+    const hex = typed.trim().replace(/^#/, '').toLowerCase();
+    const match = keys.find((k) => (number.ok && safetyNumber(k) === number.value) || (/^[0-9a-f]{4,}$/.test(hex) && shortFingerprint(k, hex.length) === hex));
+    if (!match) {
+      if (keys.length === 0) return { ok: false, message: `no key has written as ${username} here yet` };
+      return { ok: false, message: `none of the ${keys.length} key(s) seen with ${username} has that number: ${keys.map((k) => displayName(username, k)).join(', ')}` };
+    }
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE name_keys SET bound = 0 WHERE username = ?`).run(username);
+      this.db.prepare(`UPDATE name_keys SET bound = 1, noticed = 1 WHERE username = ? AND key = ?`).run(username, match);
+    })();
+    this.rememberBound(username, match);
+    return { ok: true, message: `${username} is now ${displayName(username, match)} (safety number ${safetyNumber(match)}); other keys with that name are shown as name#tag` };
   }
 
   // ---- the mesh -------------------------------------------------------------------------
@@ -213,7 +328,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * `via`: the peer id of the link each came from.
    */
   insertRemote(batch: Array<PeerMessagePacket & { via?: string | null }>): Array<PeerStoredMessage | null> {
-    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null })));
+    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null, prev: p.prev ?? null })));
     for (const m of out) if (m) this.rows++;
     this.pruneIfFull();
     return out;

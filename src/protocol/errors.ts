@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   auth_failed: 'the password or token is wrong, or there is no account of that name',
   name_taken: 'the name looks like a registered name or the name of someone online',
   registration_closed: 'this server does not let guests register their names',
+  bad_proof: 'broadcast mode: the peer could not prove it holds the key of its hello',
+  wrong_network: 'broadcast mode: the peer does not know the same network key',
+  bad_signature: 'broadcast mode: the message is unsigned, or its signature does not verify for its origin',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -68,7 +68,7 @@ describe('logs on a terminal and in a pipe', { skip: skip ?? false }, () => {
     const c = await classic.waitFor((l) => l.some((x) => x.includes('Ctrl-C stops')), 'the classic start line', 20_000);
     assert.match(c[0]!, /^lab93 classic board on 127\.0\.0\.1:\d+ · database .*board\.db · Ctrl-C stops$/);
     const p = await peer.waitFor((l) => l.some((x) => x.includes('Ctrl-C stops')), 'the peer start line', 20_000);
-    assert.match(p[0]!, /^lab93 peer [0-9a-f]+ \(relay\) on 0\.0\.0\.0:\d+ · store .*peer\.db · discovery off · Ctrl-C stops$/);
+    assert.match(p[0]!, /^lab93 peer [0-9a-z]+ \(relay\) on 0\.0\.0\.0:\d+ · store .*peer\.db · discovery off · Ctrl-C stops$/);
     classic.press('C-c');
     peer.press('C-c');
     await classic.waitFor(() => classic.dead(), 'the board to stop');

@@ -190,7 +190,7 @@ describe('message signatures', () => {
     const m = aliceMessage({ subject: '' });
     const sig = signMessage(alice, m);
     assert.ok(sig.ok);
-    const p = parsePeerPacket({ type: 'peer-message', ...fieldsToJson(m) }, DEFAULT_LIMITS);
+    const p = parsePeerPacket({ type: 'peer-message', ...fieldsToJson(m), key: toB64url(alice.signPublic), sig: toB64url(sig.value.sig) }, DEFAULT_LIMITS);
     assert.ok(p.type === 'peer-message' && p.subject === null);
     assert.equal(code(verifyMessage({ ...m, subject: null }, alice.signPublic, sig.value.sig)), 'bad_signature');
   });

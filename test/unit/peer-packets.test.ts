@@ -61,9 +61,12 @@ test('a seq above MAX_SEQ in a have map is ignored (not a bad hello); content wi
   assert.equal(hello.have_more, true);
   const page = parsePeerPacket({ type: 'peer-have', have: { abcd1234: 1 }, more: 'yes' }, DEFAULT_LIMITS);
   assert.ok(page.type === 'peer-have' && page.more === false, 'only true is more');
-  const m = { type: 'peer-message', gid: 'g', origin: 'abcd1234', seq: 1, username: 'u', timestamp: 1 };
+  const m = { type: 'peer-message', gid: 'g', origin: 'abcd1234', seq: 1, username: 'u', timestamp: 1, key: 'A'.repeat(43), sig: 'A'.repeat(86) };
   assert.throws(() => parsePeerPacket({ ...m, content: 'a\ud800b' }, DEFAULT_LIMITS), (e: unknown) => e instanceof ProtocolError && e.code === 'bad_packet');
   assert.equal((parsePeerPacket({ ...m, content: 'ok \ud83d\ude00' }, DEFAULT_LIMITS) as { content: string }).content, 'ok \ud83d\ude00');
+  // New peers refuse unsigned new messages.
+  const { key: _k, sig: _s, ...unsigned } = m;
+  assert.throws(() => parsePeerPacket({ ...unsigned, content: 'x' }, DEFAULT_LIMITS), (e: unknown) => e instanceof ProtocolError && e.code === 'bad_signature');
 });
 
 test('a have map of any size crosses in frames under the limit, own origin first, nothing lost', () => {

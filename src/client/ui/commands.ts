@@ -25,6 +25,7 @@ export type Command =
   | { kind: 'history'; limit: number }
   | { kind: 'scan' }
   | { kind: 'peers' }
+  | { kind: 'trust'; name: string; number: string }
   /** A known command used wrongly: `message` says how to use it. */
   | { kind: 'usage'; command: string; message: string }
   | { kind: 'unknown'; name: string };
@@ -47,6 +48,7 @@ export const HELP_LINES: readonly string[] = [
   '  /outbox                   your messages not delivered yet; /outbox drop <n> cancels one',
   '  /nick <name>              go on under another name (reconnects)',
   '  /scan, /peers             find instances and peers on the LAN (broadcast mode)',
+  '  /trust <user> <number>    broadcast mode: confirm who <user> is by their safety number',
   '  /help                     this text',
   '  /quit                     leave (Ctrl-D or Ctrl-C too)',
   'Start a message with // to send a line that begins with /.',
@@ -162,6 +164,11 @@ export function parseCommand(input: string): Command {
       return { kind: 'scan' };
     case 'peers':
       return { kind: 'peers' };
+    case 'trust': {
+      const [name, number] = firstWord(rest);
+      if (name === '' || number === '') return usage('usage: /trust <user> <safety number or fingerprint>');
+      return { kind: 'trust', name, number };
+    }
     default:
       return { kind: 'unknown', name: rawName };
   }

@@ -192,7 +192,8 @@ class TerminalUi {
     this.on('state', (s: BackendState, detail?: string) => {
       if (s !== 'online') this.flushMissed();
       if (s === 'offline') for (const q of this.queue()) this.hadToWait.add(q.uid);
-      if (s === 'online') this.info('connected');
+      // Broadcast mode has no server to be connected to (its backend says where it listens).
+      if (s === 'online' && this.backend.kind !== 'broadcast') this.info('connected');
       else if (s === 'offline' && this.exitCode === 0) this.info(`offline${detail ? ` (${sanitizeLine(describeNetError(detail))})` : ''}; reconnecting by itself, messages you type are queued`);
       this.refreshPending();
       this.updatePrompt();
@@ -322,11 +323,15 @@ class TerminalUi {
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
         return this.screen.print(rows.map((r) => '  ' + r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
       }
+      case 'trust': {
+        if (!b.trust) return this.info('/trust belongs to broadcast mode (`lab93 -b`)');
+        return this.info(sanitizeLine(b.trust(c.name, c.number)));
+      }
       case 'peers': {
         if (!b.peers) return this.info(b.kind === 'repeater' ? '/peers belongs to broadcast mode (`lab93 -b`); here /who lists the room' : '/peers is not available here');
         const ps = b.peers();
         if (ps.length === 0) return this.info('no peers connected');
-        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}${p.refused ? `  refused: ${sanitizeLine(p.refused)}` : ''}`).join('\n'));
+        return this.screen.print(ps.map((p) => `  ${sanitizeLine(p.name)}${p.fingerprint ? `#${sanitizeLine(p.fingerprint)}` : ''}  ${sanitizeLine(p.address)}  ${p.users.map(sanitizeLine).join(', ')}${p.refused ? `  refused: ${sanitizeLine(p.refused)}` : ''}`).join('\n'));
       }
     }
   }
