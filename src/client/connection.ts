@@ -196,7 +196,7 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
   private paused = false;
   private faults = 0;
   private lastFaultAt = -Infinity;
-  private readonly credentials: HelloCredentials | undefined;
+  private credentials: HelloCredentials | undefined;
   /** Why the server refused our hello for good (the same hello would be refused again). */
   private refusedLogin: string | null = null;
   /** After `rate_limited` at hello: wait this long before the next attempt. */
@@ -699,6 +699,11 @@ export class RepeaterConnection extends EventEmitter implements ChatBackend {
     if (username === this._username) return;
     if (this.outbox.size > 0) throw new Error(`${this.outbox.size} message(s) still wait to be sent as ${this._username}`);
     this._username = username;
+    // The password or token of the old name must not be offered for the new one: the new name's
+    // saved token if there is one, else a guest's hello (a registered name without a saved token
+    // is refused with auth_required, which the UI shows).
+    this.credentials = this.credentials?.forUser(username);
+    this.refusedLogin = null;
     this.loadStoredOutbox();
     this.attempt = 0;
     if (this.socket) {

@@ -42,6 +42,8 @@ function writeTokens(file: string, tokens: Record<string, string>): void {
 export interface HelloCredentials {
   fields(): { token?: string; password?: string };
   welcomed(p: { account?: unknown; token?: unknown }): void;
+  /** The credentials of another name on the same server (/nick): its saved token, no password. */
+  forUser(username: string): HelloCredentials;
 }
 
 /** One user's credentials for one server: a saved token, and a password held until it is used once. */
@@ -65,6 +67,10 @@ export class ClientCredentials implements HelloCredentials {
 
   setPassword(password: string): void {
     this.password = password;
+  }
+
+  forUser(username: string): ClientCredentials {
+    return username === this.username ? this : new ClientCredentials(this.file, username);
   }
 
   /** Keeps the token of a successful login and forgets the password (typed once). */

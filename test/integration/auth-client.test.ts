@@ -66,6 +66,28 @@ describe('client: logging in', () => {
     await Promise.all([conn.close(), bob.close()]);
   });
 
+  it('/nick from an account to a guest name offers neither the old token nor the password; back again uses the saved token', async () => {
+    const file = tokenPath('127.0.0.1', ts.port, env());
+    const creds = new ClientCredentials(file, 'alice', 'wonderland');
+    const conn = new RepeaterConnection({ host: '127.0.0.1', port: ts.port, username: 'alice', dbPath: ':memory:', credentials: creds });
+    const { c: bob } = await WireClient.login(ts.port, 'bob');
+    await conn.start();
+    await nextEvent(conn, 'synced');
+    // As a guest name: logged in (not refused for alice's token), the message unverified.
+    conn.rename('alice2');
+    await nextEvent(conn, 'synced');
+    conn.send({ content: 'as a guest', room: 'lobby' });
+    const g = await bob.next('message');
+    assert.deepEqual([g.username, g.verified], ['alice2', false]);
+    // Back to alice: her saved token logs her in again, without the password.
+    conn.rename('alice');
+    await nextEvent(conn, 'synced');
+    conn.send({ content: 'signed again', room: 'lobby' });
+    const a = await bob.next('message');
+    assert.deepEqual([a.username, a.verified], ['alice', true]);
+    await Promise.all([conn.close(), bob.close()]);
+  });
+
   it('a revoked token is forgotten and the password asked again; three wrong passwords give up', async () => {
     const file = tokenPath('127.0.0.1', ts.port, env());
     await ts.accounts.revokeTokens('alice');
