@@ -82,6 +82,38 @@ describe('web client in Chromium', { skip }, () => {
     assert.equal(await a.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
   });
 
+  it('the slash commands of the terminal client: /me, /rooms, /nick, and an unknown one', async () => {
+    const a = await (await browser.newContext()).newPage();
+    const b = await (await browser.newContext()).newPage();
+    cleanups.push(() => a.context().close(), () => b.context().close());
+    await signIn(a, wc.url, 'hugo');
+    await signIn(b, wc.url, 'iris');
+    // /me is an action line: stored and relayed as one, shown as "* hugo".
+    await type(a, '/me waves at everyone');
+    const line = message(b, 'waves at everyone');
+    await line.waitFor();
+    assert.equal(await line.locator('.who').textContent(), '* hugo');
+    const stored = (await wc.chat.store.history('lobby', null, 50)).find((m) => m.content === 'waves at everyone');
+    assert.equal(stored?.action, true, 'stored as an action line');
+    // /rooms asks the server, which counts the people in each room.
+    await type(b, '/join physics');
+    await b.locator('#conv-title', { hasText: '#physics' }).waitFor();
+    await type(a, '/rooms');
+    await a.locator('#log li.sys', { hasText: /^#physics — 1 person$/ }).waitFor();
+    await a.locator('#log li.sys', { hasText: /^#lobby — \d+ (people|person) \(you are here\)$/ }).waitFor();
+    // /nick goes on under the new name; what is said next is said by it.
+    await type(a, '/nick hugo2');
+    await a.locator('#me', { hasText: /^hugo2$/ }).waitFor();
+    await a.locator('#status', { hasText: /^online/ }).waitFor();
+    await type(a, 'said as hugo2');
+    await b.locator('#rooms button', { hasText: '#lobby' }).click();
+    assert.equal(await message(b, 'said as hugo2').locator('.who').textContent(), 'hugo2');
+    // A typo is named, not sent to the room.
+    await type(a, '/frobnicate now');
+    await a.locator('#log li.sys.err', { hasText: 'unknown command /frobnicate: /help lists them' }).waitFor();
+    assert.equal((await wc.chat.store.history('lobby', null, 50)).some((m) => m.content.includes('frobnicate')), false);
+  });
+
   it('a page closed and opened again shows what it missed, marked as missed', async () => {
     const ctx = await browser.newContext();
     cleanups.push(() => ctx.close());

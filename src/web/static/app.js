@@ -162,6 +162,14 @@ function onPacket(p) {
       break;
     }
     case 'registered': if (typeof p.token === 'string') store.set('token', p.token); system(`${p.username} is now a registered name`); break;
+    case 'rooms': {
+      const list = Array.isArray(p.rooms) ? p.rooms : [];
+      if (list.length === 0) { system('no room has people in it now'); break; }
+      system(`${list.length} room(s) with people in them:`);
+      for (const r of list) system(`#${String(r.room)} — ${Number(r.users)} ${Number(r.users) === 1 ? 'person' : 'people'}${state.rooms.includes(String(r.room)) ? ' (you are here)' : ''}`);
+      if (Number(p.more) > 0) system(`and ${Number(p.more)} more`);
+      break;
+    }
     case 'error': onError(p); break;
     case 'bye': system('the server said goodbye: ' + String(p.reason || '')); break;
   }
@@ -203,7 +211,7 @@ function onMessage(p, missed, fromHistory) {
   if (state.seen.has(id)) return;
   state.seen.add(id);
   if (id > store.get('since', 0)) store.set('since', id);
-  const m = { id, uid: p.uid ?? null, username: String(p.username), subject: p.subject ?? null, content: String(p.content), room: String(p.room), to: p.to ?? null, timestamp: Number(p.timestamp), verified: p.verified === true, missed: !!missed };
+  const m = { id, uid: p.uid ?? null, username: String(p.username), subject: p.subject ?? null, content: String(p.content), room: String(p.room), to: p.to ?? null, timestamp: Number(p.timestamp), verified: p.verified === true, action: p.action === true, missed: !!missed };
   // Our own message from another tab or device: the outbox copy here (same uid) becomes it.
   dropPending(m.uid);
   addMessage(m, !fromHistory);
@@ -232,11 +240,11 @@ function onAck(p) {
   dropPending(p.uid);
   state.seen.add(Number(p.id));
   if (Number(p.id) > store.get('since', 0)) store.set('since', Number(p.id));
-  addMessage({ id: Number(p.id), uid: p.uid, username: state.me, subject: m.subject ?? null, content: m.content, room: m.room, to: m.to ?? null, timestamp: Number(p.timestamp), verified: false, missed: false }, false);
+  addMessage({ id: Number(p.id), uid: p.uid, username: state.me, subject: m.subject ?? null, content: m.content, room: m.room, to: m.to ?? null, timestamp: Number(p.timestamp), verified: false, action: m.action === true, missed: false }, false);
 }
 
 function pendingView(m) {
-  return { id: null, uid: m.uid, username: store.get('name', ''), subject: m.subject ?? null, content: m.content, room: m.room, to: m.to ?? null, timestamp: Date.now() / 1000, pending: true };
+  return { id: null, uid: m.uid, username: store.get('name', ''), subject: m.subject ?? null, content: m.content, room: m.room, to: m.to ?? null, timestamp: Date.now() / 1000, action: m.action === true, pending: true };
 }
 
 function newUid() {
@@ -252,13 +260,32 @@ function say(content, opts = {}) {
   else if (cur.startsWith('@')) { m.to = cur.slice(1); m.room = state.rooms[0] || 'lobby'; }
   else m.room = cur.slice(1);
   if (opts.subject) m.subject = opts.subject;
+  if (opts.action) m.action = true;
   store.set('outbox', [...store.get('outbox', []), m]);
   addMessage(pendingView(m), false);
   if (state.ready) send(m);
 }
 
 // ---- the input line -----------------------------------------------------------------------------
-const HELP = ['/join <room> — join a room', '/leave — leave the current room', '/msg <user> <text> — a direct message', '/who — who is in the room', '/topic <subject> — subject for the next messages', '/history [n] — older messages', '//text — send a line starting with /'];
+const HELP = ['/join <room> — join a room', '/leave — leave the current room', '/msg <user> <text> — a direct message', '/me <action> — say what you do (* alice waves)', '/who — who is in the room', '/rooms — the rooms with people in them', '/nick <name> — go on under another name', '/topic <subject> — subject for the next messages', '/history [n] — older messages', '/quit — sign out', '//text — send a line starting with /'];
+
+/** /nick, as the terminal client does it: refused while messages wait; otherwise reconnects under
+ * the new name with no token (a token belongs to one name), so a registered name asks for its
+ * password on the sign-in form. */
+function nick(name) {
+  const waiting = store.get('outbox', []).length;
+  if (waiting > 0) return system(`/nick: ${waiting} message(s) still wait to be sent as ${state.me}; wait for them first`, true);
+  if (!/^\S+$/.test(name)) return system('usage: /nick <name>  (one word)', true);
+  if (name === state.me) return system(`you are already ${name}`);
+  store.del('token');
+  store.del('since');
+  store.set('name', name);
+  system(`going on as ${name}…`);
+  const old = state.ws;
+  state.ws = null;
+  if (old) old.close();
+  connect();
+}
 
 $('composer').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -283,6 +310,9 @@ $('composer').addEventListener('submit', (e) => {
       say(text, { to, subject });
       break;
     }
+    case 'me': if (arg) say(arg, { subject, action: true }); else system('usage: /me <action>', true); break;
+    case 'rooms': case 'list': send({ type: 'rooms' }); break;
+    case 'nick': case 'name': if (rest.length === 1 && rest[0]) nick(rest[0]); else system('usage: /nick <name>  (one word)', true); break;
     case 'who': case 'w': send({ type: 'who', room }); system(`in ${room}: ${[...(state.people.get(room) || [])].join(', ')}`); break;
     case 'topic': $('subject').value = arg; break;
     case 'history': case 'hist': {
@@ -292,7 +322,8 @@ $('composer').addEventListener('submit', (e) => {
       break;
     }
     case 'quit': case 'q': $('signout').click(); break;
-    default: for (const h of HELP) system(h);
+    case 'help': case 'h': case '?': for (const h of HELP) system(h); break;
+    default: system(`unknown command /${cmd}: /help lists them`, true);
   }
 });
 
@@ -355,14 +386,14 @@ function renderLog() {
     const meta = el('div', 'meta');
     const time = el('time', 'time', timeOf(m.timestamp));
     time.dateTime = new Date(m.timestamp * 1000).toISOString();
-    meta.append(el('span', 'who', m.username + (m.verified ? ' ✓' : '')), time);
+    meta.append(el('span', 'who', (m.action ? '* ' : '') + m.username + (m.verified ? ' ✓' : '')), time);
     if (own) meta.append(el('span', 'tag', 'you'));
     if (m.missed) meta.append(el('span', 'tag missed-tag', 'missed'));
     if (m.pending) meta.append(el('span', 'tag', 'sending…'));
     if (m.failed) meta.append(el('span', 'tag', 'not sent: ' + m.failed));
     li.append(meta);
     if (m.subject) li.append(el('div', 'subject', m.subject));
-    li.append(el('div', 'content', m.content));
+    li.append(el('div', m.action ? 'content action' : 'content', m.content));
     log.append(li);
   }
   log.scrollTop = log.scrollHeight;
