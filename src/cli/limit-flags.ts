@@ -1,12 +1,10 @@
 /**
- * The limit flags of `lab93 server` and `lab93 classic`, made from the limits table
+ * The limit flags of `lab93 server`, `lab93 classic` and `lab93 peer`, made from the limits table
  * (src/config/limits.ts): one row, one flag, its default in the help, its value checked once.
  */
 import { Option, type Command } from 'commander';
-import { envName, flagName, formatDefault, limitRows, parseLimit, setOption, type Component, type LimitRow } from '../config/limits.js';
+import { envName, flagName, formatDefault, limitRows, parseLimit, setOption, type Component, type LimitCommand, type LimitRow } from '../config/limits.js';
 import { UsageError } from './usage.js';
-
-type Command_ = 'server' | 'classic';
 
 const PLACEHOLDER: Record<LimitRow['unit'], string> = {
   bytes: '<bytes>', characters: '<n>', count: '<n>', seconds: '<seconds>', days: '<days>', percent: '<percent>', 'per second': '<n>',
@@ -18,11 +16,13 @@ function attribute(flag: string): string {
 }
 
 /** Adds the flags of these components' limits to `cmd`, as `command` names them. */
-export function addLimitFlags(cmd: Command, command: Command_, components: Component[]): Command {
+export function addLimitFlags(cmd: Command, command: LimitCommand, components: Component[]): Command {
   for (const c of components) {
     for (const r of limitRows(c)) {
       const zero = r.zero ? `, 0 for ${r.zero}` : '';
-      const opt = new Option(`${flagName(r, command)} ${PLACEHOLDER[r.unit]}`, `${r.help}${zero} (default ${formatDefault(r)})`);
+      // The root command (`lab93 -r … / -b …`) lists the peer's flags beside the server's.
+      const only = r.component === 'peer' ? 'with -b: ' : '';
+      const opt = new Option(`${flagName(r, command)} ${PLACEHOLDER[r.unit]}`, `${only}${r.help}${zero} (default ${formatDefault(r)})`);
       const env = envName(r);
       cmd.addOption(env ? opt.env(env) : opt);
     }
@@ -34,7 +34,7 @@ export function addLimitFlags(cmd: Command, command: Command_, components: Compo
  * The options a component's limit flags set, as a partial options object (only the flags given);
  * a bad value is a UsageError naming the flag.
  */
-export function readLimitFlags(flags: object, command: Command_, component: Component): Record<string, unknown> {
+export function readLimitFlags(flags: object, command: LimitCommand, component: Component): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const r of limitRows(component)) {
     const flag = flagName(r, command);

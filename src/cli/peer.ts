@@ -24,51 +24,38 @@ import { PeerStore, type PeerStoredMessage } from '../peer/peer-store.js';
 import { addChatUiOptions, addIdentityOptions, resolveUsername } from './client.js';
 import { BROADCAST_PIPE_REFUSAL, stdinIsPiped } from './mode.js';
 import { claimDatabase } from './owner.js';
+import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { logFormatOption, type LogFormatFlag } from './log-format.js';
-import { UsageError, parseHostPort, parsePort, parsePositiveInt } from './usage.js';
+import { UsageError, parseHostPort, parsePort } from './usage.js';
 
 export interface PeerFlags {
   address?: string; port?: string; db?: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
   name?: string; room?: string;
-  peer?: string[]; discovery?: boolean; headless?: boolean; historyWindow?: string; linkTimeout?: string; bell?: boolean;
-  maxStore?: string; maxFirstSeq?: string; linkMessageRate?: string; linkBytesPerMinute?: string; linkNewOrigins?: string;
+  peer?: string[]; discovery?: boolean; headless?: boolean; bell?: boolean;
   networkKey?: string; networkKeyFile?: string; profile?: string; trust?: string[];
 }
 
-/** The limit flags (docs/security.md, "Broadcast peers"): flag key, flag, the option it sets. 0 = no limit. */
-const LIMIT_FLAGS = [
-  ['maxStore', '--max-store', 'maxStore'],
-  ['maxFirstSeq', '--max-first-seq', 'maxFirstSeq'],
-  ['linkMessageRate', '--link-message-rate', 'linkMessageRate'],
-  ['linkBytesPerMinute', '--link-bytes-per-minute', 'linkBytesPerMinute'],
-  ['linkNewOrigins', '--link-new-origins', 'linkNewOriginsPerMinute'],
-] as const;
-
 /** The options only broadcast mode has (the root command adds them next to its own). */
 export function addPeerOnlyOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--peer <host:port>', 'with -b: also keep a link to this peer (repeatable; for networks without multicast)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-discovery', 'with -b: do not announce or look for peers with mDNS')
     .option('--headless', 'with -b: no chat UI; run as a relay node and log (also when stdin is /dev/null; piped input is refused)')
-    .option('--history-window <n>', `with -b: messages of the past a newcomer receives (default ${DEFAULT_PEER_OPTIONS.historyWindow})`)
-    .option('--link-timeout <seconds>', `with -b: silence before a peer link is given up (default ${DEFAULT_PEER_OPTIONS.linkTimeoutMs / 1000})`)
-    .option('--max-store <n>', `with -b: messages kept; past it the oldest of other peers are pruned, never your own (default ${DEFAULT_PEER_OPTIONS.maxStore}; 0: no limit)`)
-    .option('--max-first-seq <n>', `with -b: highest seq at which an origin heard of through others may start (default ${DEFAULT_PEER_OPTIONS.maxFirstSeq}; 0: no limit)`)
-    .option('--link-message-rate <n>', `with -b: messages a second one link may bring, all origins together, before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkMessageRate}; 0: no limit)`)
-    .option('--link-bytes-per-minute <n>', `with -b: bytes a minute one link may send before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkBytesPerMinute}; 0: no limit)`)
     .addOption(new Option('--network-key <secret>', 'with -b: link only with peers that know this secret (a few random words; two classes on one LAN run two meshes)').env('LAB93_NETWORK_KEY'))
     .option('--network-key-file <path>', 'with -b: the network secret from this file (its text, without one trailing newline)')
     .option('--trust <name-and-number...>', 'with -b: confirm who NAME is by the safety number (or fingerprint) they read out to you, then exit: --trust NAME NUMBER')
-    .option('--profile <name>', 'with -b: whose identity and history this peer is (default: the user name); two peers of one user on one machine need two profiles')
-    .option('--link-new-origins <n>', `with -b: origins never seen before one link may bring a minute before it is slowed down (default ${DEFAULT_PEER_OPTIONS.linkNewOriginsPerMinute}; 0: no limit)`);
+    .option('--profile <name>', 'with -b: whose identity and history this peer is (default: the user name); two peers of one user on one machine need two profiles');
+  // The limits, from the one table (src/config/limits.ts, docs/security.md "Limits").
+  return addLimitFlags(cmd, 'peer', ['peer']);
 }
 
-/** The limit flags given, as PeerOptions. */
+/** The limit flags given, as PeerOptions (and what follows from them). */
 function limitOptions(f: PeerFlags): Partial<PeerOptions> {
-  const o: Partial<Record<(typeof LIMIT_FLAGS)[number][2] | 'linkMessageBurst', number>> = {};
-  for (const [key, flag, option] of LIMIT_FLAGS) if (f[key] !== undefined) o[option] = parsePositiveInt(f[key], flag);
+  const o = readLimitFlags(f, 'peer', 'peer') as Partial<PeerOptions>;
   // A burst of ten seconds' worth, as the default has.
   if (o.linkMessageRate !== undefined) o.linkMessageBurst = o.linkMessageRate * 10;
+  // A ping every third of the link timeout, so a quiet link is not taken for a dead one.
+  if (o.linkTimeoutMs !== undefined) o.pingMs = Math.max(200, o.linkTimeoutMs / 3);
   return o;
 }
 
@@ -151,8 +138,8 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
     if (!hp.host) throw new UsageError(`--peer "${p}" must be HOST:PORT`);
     return hp;
   });
-  const historyWindow = f.historyWindow === undefined ? undefined : parsePositiveInt(f.historyWindow, '--history-window');
-  const linkTimeout = f.linkTimeout === undefined ? undefined : parsePositiveInt(f.linkTimeout, '--link-timeout');
+  // Flags are checked before anything starts: a bad value is one line, at once.
+  const limits = limitOptions(f);
   if (f.headless !== true && stdinIsPiped()) throw new UsageError(BROADCAST_PIPE_REFUSAL);
   const headless = f.headless === true || !process.stdin.isTTY;
   const port = askedPort === 0 ? 0 : await findFreePort(host, askedPort, DEFAULT_PEER_OPTIONS.portSearch);
@@ -178,12 +165,10 @@ export async function startPeerFromFlags(f: PeerFlags): Promise<void> {
   const mdnsInterfaces = interfaceFilter();
   const opts = peerOptions({
     username, dbPath, host, port, peers, discovery: f.discovery !== false,
-    ...(historyWindow !== undefined ? { historyWindow } : {}),
-    ...(linkTimeout !== undefined ? { linkTimeoutMs: linkTimeout * 1000, pingMs: Math.max(200, (linkTimeout * 1000) / 3) } : {}),
     ...(mdnsInterfaces ? { mdnsInterfaces } : {}),
     mdnsPort: mdnsPortFromEnv(),
     networkKey,
-    ...limitOptions(f),
+    ...limits,
   });
   const node = new PeerNode(opts, log);
   if (headless) return runHeadless(node, log, { role: 'peer', listen: host, db: dbPath, discovery: opts.discovery, user: username, peers: f.peer ?? [] });

@@ -4,23 +4,29 @@
  * read from the components' DEFAULT_* options objects, never copied here. The command line
  * builds its flags from the table (src/cli/limit-flags.ts).
  *
- * Adding a component (the broadcast peer): add it to `Component` and to `DEFAULTS`, then its rows.
+ * Adding a component: add it to `Component` and to `DEFAULTS`, then its rows.
  */
 import { DEFAULT_CLASSIC_OPTIONS } from '../gateway/config.js';
+import { DEFAULT_PEER_OPTIONS } from '../peer/config.js';
 import { DEFAULT_FD_OPTIONS } from '../server/connection-budget.js';
 import { DEFAULT_SERVER_OPTIONS } from '../server/config.js';
 
 /**
  * server: the chat server (`lab93 server`); classic: the classic board (`lab93 classic`, and
- * `lab93 server` with a `classic-` prefix); process: the whole process, both alike.
+ * `lab93 server` with a `classic-` prefix); process: the whole process, both alike; peer: a
+ * broadcast peer (`lab93 peer`, `lab93 -b`).
  */
-export type Component = 'server' | 'classic' | 'process';
+export type Component = 'server' | 'classic' | 'process' | 'peer';
+
+/** The commands that take limit flags; the root command (`lab93 -r/-b …`) takes them as `server` does, and the peer's. */
+export type LimitCommand = 'server' | 'classic' | 'peer';
 
 /** Options objects by component; a row's `key` is a path in its component's object. */
 const DEFAULTS: Record<Component, object> = {
   server: DEFAULT_SERVER_OPTIONS,
   classic: DEFAULT_CLASSIC_OPTIONS,
   process: DEFAULT_FD_OPTIONS,
+  peer: DEFAULT_PEER_OPTIONS,
 };
 
 /** How a flag is written; options hold milliseconds where the flag says seconds or days. */
@@ -84,6 +90,20 @@ export const LIMIT_ROWS: readonly LimitRow[] = Object.freeze([
   row('classic', 'windowBytes', 'window-bytes', 'bytes', 0, 'GET% keeps its answer within this many bytes (1024 fits the original client)', 'clients that read one fixed-size buffer from a cut-off list', { zero: 'no bound' }),
   row('classic', 'pageSize', 'page-size', 'count', 1, 'rows read at a time while GET streams a long board', 'memory of one GET of a long board'),
   row('classic', 'maxQueuedRequests', 'max-queued-requests', 'count', 1, 'requests read ahead of their answers before the connection is read no more', 'memory of a client pipelining requests it does not read the answers of'),
+  // ---- a broadcast peer (flags of `lab93 peer` and `lab93 -b`; unique next to the server's, since the root command takes both) ----
+  row('peer', 'maxStore', 'max-store', 'count', 0, 'messages kept; past it the oldest of other peers are pruned to 95 %, never your own', 'the disk filled through the mesh', { zero: 'no limit' }),
+  row('peer', 'maxFirstSeq', 'max-first-seq', 'count', 0, 'highest seq at which an origin heard of through others may start', 'an origin silenced by a claim far ahead of it', { zero: 'no limit' }),
+  row('peer', 'historyWindow', 'history-window', 'count', 0, 'messages of the past a newcomer receives', 'the link and the newcomer\'s store from a whole history at once', { zero: 'none' }),
+  row('peer', 'linkTimeoutMs', 'link-timeout', 'seconds', 0, 'silence before a peer link is given up (a ping goes out every third of it)', 'links to peers gone without a word'),
+  row('peer', 'linkMessageRate', 'link-message-rate', 'per second', 0, 'messages one link may bring a second, all origins together, before it is slowed down (bursts of 10 × that)', 'one link storing messages faster than the disk should take them', { zero: 'no limit' }),
+  row('peer', 'linkBytesPerMinute', 'link-bytes-per-minute', 'bytes', 0, 'bytes of frames one link may send a minute before it is slowed down', 'disk and bandwidth spent by one link', { zero: 'no limit' }),
+  row('peer', 'linkNewOriginsPerMinute', 'link-new-origins', 'count', 0, 'origins never seen before that one link may bring a minute before it is slowed down', 'the have map grown without bound by fresh origins', { zero: 'no limit' }),
+  row('peer', 'originRate', 'origin-rate', 'per second', 0, 'new messages of a link\'s own origin a second before it is slowed down', 'everyone\'s screen and store from one peer flooding as itself', { zero: 'no limit' }),
+  row('peer', 'originBurst', 'origin-burst', 'count', 1, 'messages of a link\'s own origin allowed in a burst above the rate', 'the same, while letting a peer send what it wrote offline at once'),
+  row('peer', 'frameRate', 'link-frame-rate', 'per second', 0, 'frames of any kind one link may send a second before it is slowed down', 'CPU spent on one link\'s frames', { zero: 'no limit' }),
+  row('peer', 'frameBurst', 'link-frame-burst', 'count', 1, 'frames allowed in a burst above the frame rate', 'the same, while letting a history page through at once'),
+  row('peer', 'maxErrors', 'link-max-errors', 'count', 1, 'bad frames and refused messages one link may send before it is closed', 'CPU and logs from a link sending garbage or forgeries'),
+  row('peer', 'maxSendQueue', 'link-send-queue', 'bytes', 1024, 'pending output before a peer that does not read is cut off (it catches up when it returns)', 'memory held for a peer that does not read'),
 ]);
 
 /** The rows of one component. */
@@ -92,7 +112,7 @@ export function limitRows(component: Component): LimitRow[] {
 }
 
 /** The flag as a command takes it: `lab93 server` prefixes the classic board's with `classic-`. */
-export function flagName(r: LimitRow, command: 'server' | 'classic'): string {
+export function flagName(r: LimitRow, command: LimitCommand): string {
   return `--${command === 'server' && r.component === 'classic' ? 'classic-' : ''}${r.flag}`;
 }
 

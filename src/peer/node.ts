@@ -126,7 +126,11 @@ export class PeerNode extends EventEmitter implements LinkHost {
   async start(): Promise<number> {
     this.port = await this.listen();
     const o = this.opts;
-    const limits = { maxStore: o.maxStore, maxFirstSeq: o.maxFirstSeq, linkMessageRate: o.linkMessageRate, linkBytesPerMinute: o.linkBytesPerMinute, linkNewOriginsPerMinute: o.linkNewOriginsPerMinute };
+    const limits = {
+      maxStore: o.maxStore, maxFirstSeq: o.maxFirstSeq, historyWindow: o.historyWindow, linkTimeoutMs: o.linkTimeoutMs, linkMessageRate: o.linkMessageRate,
+      linkBytesPerMinute: o.linkBytesPerMinute, linkNewOriginsPerMinute: o.linkNewOriginsPerMinute, originRate: o.originRate, originBurst: o.originBurst,
+      frameRate: o.frameRate, frameBurst: o.frameBurst, maxErrors: o.maxErrors, maxSendQueue: o.maxSendQueue,
+    };
     this.log.info({ port: this.port, peer: this.peerId, user: o.username, db: o.dbPath, limits }, 'peer listening');
     this.emit('listening', this.port);
     const tick = Math.max(50, Math.min(this.opts.pingMs, this.opts.linkTimeoutMs / 3) / 2);

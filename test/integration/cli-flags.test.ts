@@ -24,10 +24,15 @@ describe('the original command line', () => {
     [['-b', '-s'], /belong to repeater mode/],
     [['-c'], /needs a mode: add -r\/--repeater/],
     [['-r', '-s', '-p', 'eighty'], /-p\/--port must be a port number/],
+    // A peer's limit, refused before anything starts (before the terminal check of -b too).
+    [['-b', '--link-frame-burst', '0'], /--link-frame-burst must be at least 1, not "0"/],
+    [['peer', '--link-timeout', 'soon'], /--link-timeout must be a number of seconds above 0, not "soon"/],
   ];
+  /** Mistakes of the mode itself, which chooseMode refuses (the others are the flags' values). */
+  const modeMistake = (args: string[]): boolean => !args.includes('-p') && !args.some((a) => a.startsWith('--link-'));
   for (const [args, message] of mistakes) {
     it(`lab93 ${args.join(' ') || '(nothing)'}: one clear line, exit status 2`, () => {
-      if (!args.includes('-p')) assert.throws(() => chooseMode(parse(args)), UsageError);
+      if (modeMistake(args)) assert.throws(() => chooseMode(parse(args)), UsageError);
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
       assert.equal(r.status, 2, r.stderr);
       const lines = r.stderr.trim().split('\n');

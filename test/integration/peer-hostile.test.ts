@@ -273,11 +273,18 @@ test('the peer UI: bad input from a peer link is one notice line and the peer go
 });
 
 test('lab93 peer: the limit flags reach the peer', async () => {
-  const p = new PeerProc({ name: 'flags', port: 0, args: ['--no-discovery', '--max-store', '0', '--max-first-seq', '7', '--link-message-rate', '50', '--link-bytes-per-minute', '1000000', '--link-new-origins', '3'] });
+  const p = new PeerProc({
+    name: 'flags', port: 0,
+    args: ['--no-discovery', '--max-store', '0', '--max-first-seq', '7', '--history-window', '0', '--link-timeout', '4.5', '--link-message-rate', '50', '--link-bytes-per-minute', '1000000', '--link-new-origins', '3',
+      '--origin-rate', '9', '--origin-burst', '90', '--link-frame-rate', '0', '--link-frame-burst', '100', '--link-max-errors', '5', '--link-send-queue', '65536'],
+  });
   try {
     await p.ready();
     const up = p.log.lines.find((l) => l.msg === 'peer listening')!;
-    assert.deepEqual(up.limits, { maxStore: 0, maxFirstSeq: 7, linkMessageRate: 50, linkBytesPerMinute: 1_000_000, linkNewOriginsPerMinute: 3 });
+    assert.deepEqual(up.limits, {
+      maxStore: 0, maxFirstSeq: 7, historyWindow: 0, linkTimeoutMs: 4500, linkMessageRate: 50, linkBytesPerMinute: 1_000_000, linkNewOriginsPerMinute: 3,
+      originRate: 9, originBurst: 90, frameRate: 0, frameBurst: 100, maxErrors: 5, maxSendQueue: 65_536,
+    });
   } finally {
     await p.stop();
   }

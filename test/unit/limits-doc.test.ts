@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { LIMIT_ROWS, defaultValue, flagName, formatDefault, parseLimit, type LimitRow } from '../../src/config/limits.js';
+import { LIMIT_ROWS, defaultValue, flagName, formatDefault, parseLimit, type LimitCommand, type LimitRow } from '../../src/config/limits.js';
 import { ROOT } from '../helpers/spawn-server.js';
 
 const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
@@ -29,6 +29,10 @@ function documentedRows(): Array<{ component: string; flag: string; defaultText:
 
 const docDefault = (r: LimitRow): string => formatDefault(r) + (r.zero ? ` (0: ${r.zero})` : '');
 
+/** The rows whose flags a command takes. */
+const rowsOf = (command: LimitCommand): LimitRow[] =>
+  LIMIT_ROWS.filter((r) => (command === 'server' ? r.component !== 'peer' : command === 'classic' ? r.component === 'classic' || r.component === 'process' : r.component === 'peer'));
+
 describe('the limits table', () => {
   it('gives every row a numeric default read from its options object, within its own bounds', () => {
     for (const r of LIMIT_ROWS) {
@@ -40,11 +44,13 @@ describe('the limits table', () => {
   });
 
   it('has one flag per command for each limit (no two rows share a flag)', () => {
-    for (const command of ['server', 'classic'] as const) {
-      const rows = LIMIT_ROWS.filter((r) => command === 'server' || r.component !== 'server');
-      const flags = rows.map((r) => flagName(r, command));
+    for (const command of ['server', 'classic', 'peer'] as const) {
+      const flags = rowsOf(command).map((r) => flagName(r, command));
       assert.equal(new Set(flags).size, flags.length, `duplicate flags on lab93 ${command}`);
     }
+    // `lab93 -r -s …` and `lab93 -b …` are one command line: the server's and the peer's flags side by side.
+    const root = [...rowsOf('server').map((r) => flagName(r, 'server')), ...rowsOf('peer').map((r) => flagName(r, 'peer'))];
+    assert.equal(new Set(root).size, root.length, 'duplicate flags on the root command (lab93 -r / -b)');
   });
 
   it('refuses values outside a row\'s bounds in one line naming the flag', () => {
@@ -95,11 +101,10 @@ describe('the commands take every flag of the table', () => {
     return entries;
   };
 
-  for (const command of ['server', 'classic'] as const) {
+  for (const command of ['server', 'classic', 'peer'] as const) {
     it(`lab93 ${command} --help lists each flag with its default`, () => {
       const entries = help(command);
-      const rows = LIMIT_ROWS.filter((r) => command === 'server' || r.component !== 'server');
-      for (const r of rows) {
+      for (const r of rowsOf(command)) {
         const flag = flagName(r, command);
         const entry = entries.find((e) => e.startsWith(`${flag} <`));
         assert.ok(entry, `lab93 ${command} has ${flag}`);
