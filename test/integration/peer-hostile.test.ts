@@ -35,7 +35,7 @@ async function pair(name: string, o = {}): Promise<[ReturnType<TestMesh['node']>
   await a.start();
   const b = mesh.node(`${name}-b`, { ...o, peers: [{ host: '127.0.0.1', port: a.port }] });
   await b.start();
-  await until(() => a.links.size === 1 && b.links.size === 1, 5000, `${name} linked`);
+  await until(() => a.links.size === 1 && b.links.size === 1, 15_000, `${name} linked`);
   return [a, b];
 }
 
@@ -51,14 +51,14 @@ test('the crash line kills no peer: as the first line of a client, plain or base
   }
   const m = await linkedRawPeer(a.port, 'c0ffeec0ffeec0ff');
   m.s.write(CRASH + '\n');
-  await until(() => m.lines.some((l) => l.type === 'error'), 5000, 'an error frame on the link');
+  await until(() => m.lines.some((l) => l.type === 'error'), 15_000, 'an error frame on the link');
   assert.ok(['internal', 'bad_frame'].includes(m.lines.find((l) => l.type === 'error').code));
   m.s.destroy();
 
   // The peer goes on: a repeater client is served, and the good pair still chats.
   const { c } = await WireClient.login(a.port, 'ann');
   await post(a, 'still here');
-  await until(() => contents(b).includes('still here'), 5000, 'b receives from a');
+  await until(() => contents(b).includes('still here'), 15_000, 'b receives from a');
   await c.close();
 });
 
@@ -69,7 +69,7 @@ test('an exception on a link closes that link alone with internal, logged once w
   await a.start();
   const b = mesh.node('fault-b', { peers: [{ host: '127.0.0.1', port: a.port }] });
   await b.start();
-  await until(() => a.links.size === 1, 5000, 'a-b link');
+  await until(() => a.links.size === 1, 15_000, 'a-b link');
   const faults: string[] = [];
   a.on('link-fault', (p: { peerId: string }) => faults.push(p.peerId));
   // A bug anywhere on the link's data path: here the store, for one origin only.
@@ -89,7 +89,7 @@ test('an exception on a link closes that link alone with internal, logged once w
   assert.deepEqual(faults, [idOf('b00mb00mb00mb00m')]);
   assert.equal(a.links.size, 1, 'the other link is still up');
   await post(b, 'after the fault');
-  await until(() => contents(a).includes('after the fault'), 5000, 'a still receives');
+  await until(() => contents(a).includes('after the fault'), 15_000, 'a still receives');
 });
 
 test('a link flooding fresh origins cannot split the mesh: after a restart the peers link again and carry messages', async () => {
@@ -100,7 +100,7 @@ test('a link flooding fresh origins cannot split the mesh: after a restart the p
   // Peer ids are 26 characters: 2000 of them make a have map over one 64 KiB frame.
   const N = 2000;
   for (let i = 0; i < N; i++) m.send(msg(`o${String(i).padStart(63, '0')}`, 1));
-  await until(() => b.store.origins >= N, 30_000, 'the fresh origins relayed to b');
+  await until(() => b.store.origins >= N, 60_000, 'the fresh origins relayed to b');
   m.s.destroy();
   // The have map alone no longer fits in one frame.
   assert.ok(encodeFrame({ type: 'peer-hello', have: a.store.have() }, 'base64').length > DEFAULT_LIMITS.maxFrameBytes);
@@ -114,7 +114,7 @@ test('a link flooding fresh origins cannot split the mesh: after a restart the p
   await until(() => a2.links.size === 1 && b2.links.size === 1, 10_000, 'linked again after the restart');
   await post(a2, 'from a after the restart');
   await post(b2, 'from b after the restart');
-  await until(() => contents(b2).includes('from a after the restart') && contents(a2).includes('from b after the restart'), 5000, 'messages both ways');
+  await until(() => contents(b2).includes('from a after the restart') && contents(a2).includes('from b after the restart'), 15_000, 'messages both ways');
 });
 
 test('a have map in pages: nothing is sent before its last page, then only what the other side lacks', async () => {
@@ -123,11 +123,11 @@ test('a have map in pages: nothing is sent before its last page, then only what 
   await post(a, 'one');
   const r = await rawPeer(a.port);
   r.send({ ...(hello('pa9e5pa9e5pa9e5p') as object), have_more: true });
-  await until(() => r.lines.some((l) => l.type === 'peer-hello'), 5000, 'a answers the hello');
+  await until(() => r.lines.some((l) => l.type === 'peer-hello'), 15_000, 'a answers the hello');
   await post(a, 'two');
   r.send({ type: 'peer-have', have: { zzzzzzzz: 4 }, more: true });
   r.send({ type: 'peer-have', have: { [a.peerId]: 1 }, more: false });
-  await until(() => r.lines.some((l) => l.type === 'peer-synced'), 5000, 'synced after the last page');
+  await until(() => r.lines.some((l) => l.type === 'peer-synced'), 15_000, 'synced after the last page');
   assert.deepEqual(r.lines.filter((l) => l.type === 'peer-message').map((l) => l.content), ['two']);
   r.s.destroy();
 });
@@ -138,11 +138,11 @@ async function triangle(name: string, xPath?: string) {
   await p.start();
   const c = mesh.node(`${name}-c`, { peers: [{ host: '127.0.0.1', port: p.port }] });
   await c.start();
-  await until(() => p.links.size === 1, 5000, 'p-c link');
+  await until(() => p.links.size === 1, 15_000, 'p-c link');
   const startX = async () => {
     const x = mesh.node(`${name}-x`, { peers: [{ host: '127.0.0.1', port: p.port }, { host: '127.0.0.1', port: c.port }], ...(xPath ? { dbPath: xPath } : {}) });
     await x.start();
-    await until(() => x.links.size === 2 && p.links.has(x.peerId) && c.links.has(x.peerId), 5000, 'x linked to p and c');
+    await until(() => x.links.size === 2 && p.links.has(x.peerId) && c.links.has(x.peerId), 15_000, 'x linked to p and c');
     return x;
   };
   return { p, c, startX };
@@ -158,14 +158,14 @@ test('an origin claimed at 2^53-1 by another link: that origin\'s own peer still
   m2.send(msg(x.peerId, 2 ** 53 - 1, 'forged'));
   m2.send(msg(x.peerId, 1, 'forged'));
   m2.send(msg(x.peerId, 2, 'forged'));
-  await until(() => p.links.get(idOf('baadbaadbaadbaad'))?.refusals.totals.get('seq over bound') === 1, 5000, 'p refuses the claim');
+  await until(() => p.links.get(idOf('baadbaadbaadbaad'))?.refusals.totals.get('seq over bound') === 1, 15_000, 'p refuses the claim');
   const xm = () => x.links.get(idOf('baadbaadbaad0002'))?.refusals.totals;
-  await until(() => xm()?.get('seq over bound') === 1 && xm()?.get('own origin') === 2, 5000, 'x refuses its own origin');
+  await until(() => xm()?.get('seq over bound') === 1 && xm()?.get('own origin') === 2, 15_000, 'x refuses its own origin');
 
   const written = await post(x, 'real 1');
   assert.equal(written.seq, 1);
   await post(x, 'real 2');
-  for (const other of [p, c]) await until(() => contents(other).includes('real 2'), 5000, `${other.opts.username} receives x`);
+  for (const other of [p, c]) await until(() => contents(other).includes('real 2'), 15_000, `${other.opts.username} receives x`);
   for (const peer of [p, c, x]) {
     assert.ok(!contents(peer).includes('forged'), `${peer.opts.username} stored nothing forged`);
     assert.equal(peer.store.haveOf(x.peerId), 2);
@@ -179,7 +179,7 @@ test('a new origin heard through another peer must start at a small seq; from it
   m.send(msg('aaaaaaaaaaaaaaaa', 101));
   m.send(msg('bbbbbbbbbbbbbbbb', 100));
   m.send(msg('feedfeedfeedfeed', 5000));
-  await until(() => a.store.haveOf(idOf('bbbbbbbbbbbbbbbb')) === 100 && a.store.haveOf(idOf('feedfeedfeedfeed')) === 5000, 5000, 'the two allowed');
+  await until(() => a.store.haveOf(idOf('bbbbbbbbbbbbbbbb')) === 100 && a.store.haveOf(idOf('feedfeedfeedfeed')) === 5000, 15_000, 'the two allowed');
   assert.equal(a.store.haveOf(idOf('aaaaaaaaaaaaaaaa')), undefined);
   assert.equal(a.links.get(idOf('feedfeedfeedfeed'))!.refusals.totals.get('first seq too high'), 1);
 });
@@ -193,16 +193,17 @@ test('what others claim in an origin\'s name while it is away is dropped by ever
   const m = await linkedRawPeer(p.port, 'baadbaadbaad0003');
   for (let i = 1; i <= 3; i++) {
     m.send(msg(xid, i, `forged ${i}`));
-    await until(() => p.links.get(idOf('baadbaadbaad0003'))?.refusals.totals.get('bad_signature') === i, 5000, `p drops forgery ${i}`);
+    await until(() => p.links.get(idOf('baadbaadbaad0003'))?.refusals.totals.get('bad_signature') === i, 15_000, `p drops forgery ${i}`);
   }
-  assert.equal(m.lines.filter((l) => l.type === 'error' && l.code === 'bad_signature').length, 3, 'the link is told');
+  // The count is the peer's; the error frames are on their way to the link: wait for them.
+  await until(() => m.lines.filter((l) => l.type === 'error' && l.code === 'bad_signature').length === 3, 15_000, 'the link is told of each');
 
   const x = await startX();
   const seen = { p: [] as string[], c: [] as string[] };
   p.on('message', (mm: PeerStoredMessage) => seen.p.push(mm.content));
   c.on('message', (mm: PeerStoredMessage) => seen.c.push(mm.content));
   await post(x, 'real 1');
-  await until(() => seen.p.includes('real 1') && seen.c.includes('real 1'), 5000, 'x reaches p and c');
+  await until(() => seen.p.includes('real 1') && seen.c.includes('real 1'), 15_000, 'x reaches p and c');
   for (const peer of [p, c]) {
     assert.deepEqual(contents(peer).filter((t) => /forged|real/.test(t)), ['real 1']);
     assert.equal(peer.store.haveOf(xid), 1);
@@ -218,10 +219,10 @@ test('new origins per minute: a link bringing more is slowed down, loses nothing
   const m = await linkedRawPeer(a.port, 'quotaquotaquota1');
   for (let i = 0; i < 15; i++) m.send(msg(`neworigin${String(i).padStart(7, '0')}`, 1));
   const link = () => a.links.get(idOf('quotaquotaquota1'))!;
-  await until(() => a.store.origins === 11 && link().throttled, 5000, 'ten new origins (and one in debt), then a pause');
+  await until(() => a.store.origins === 11 && link().throttled, 15_000, 'ten new origins (and one in debt), then a pause');
   assert.deepEqual(told.map((r) => r.reason), ['slowed: new origins per minute']);
   t += 60_000; // a minute later the quota is back
-  await until(() => a.store.origins === 15, 5000, 'the rest, nothing lost');
+  await until(() => a.store.origins === 15, 15_000, 'the rest, nothing lost');
   assert.equal(told.length, 1, 'told once a minute at most');
 });
 
@@ -231,7 +232,7 @@ test('--max-store: past the limit the oldest messages of other peers are pruned,
   for (let i = 1; i <= 10; i++) await post(a, `own ${i}`);
   const m = await linkedRawPeer(a.port, 'storestorestore1');
   for (let i = 1; i <= 60; i++) m.send(msg('storestorestore1', i));
-  await until(() => a.stats.stored === 60, 5000, 'sixty stored');
+  await until(() => a.stats.stored === 60, 15_000, 'sixty stored');
   assert.ok(a.store.size <= 40, `kept ${a.store.size}`);
   const kept = a.store.recentSync(100);
   assert.equal(kept.filter((x) => x.origin === a.peerId).length, 10, 'all our own kept');
@@ -255,7 +256,7 @@ test('the peer UI: bad input from a peer link is one notice line and the peer go
   m.s.write('{not json\n');
   m.s.write('{not json\n');
   m.send(msg(a.peerId, 1));
-  await until(() => /bad_frame 2.*own origin 1/.test(ui.peers()[0]?.refused ?? ''), 5000, '/peers shows the refusals');
+  await until(() => /bad_frame 2.*own origin 1/.test(ui.peers()[0]?.refused ?? ''), 15_000, '/peers shows the refusals');
   const fromM = (): string[] => notices.filter((n) => n.startsWith('peer mallory'));
   // The first bad frame is told at once, the second (within the minute) only counted.
   const told = fromM().slice(1);
@@ -265,7 +266,7 @@ test('the peer UI: bad input from a peer link is one notice line and the peer go
   // The crash line: a bad frame once the frame decoder is total; until then the guard closes
   // the link with `internal`, one notice. The peer goes on either way.
   m.s.write(CRASH + '\n');
-  await until(() => /bad_frame 3/.test(ui.peers()[0]?.refused ?? '') || fromM().some((n) => n.includes('internal error')), 5000, 'the crash line handled');
+  await until(() => /bad_frame 3/.test(ui.peers()[0]?.refused ?? '') || fromM().some((n) => n.includes('internal error')), 15_000, 'the crash line handled');
   for (const n of notices) assert.ok(!/[\r\n]/.test(n), `one line: ${JSON.stringify(n)}`);
   const acked = once(ui, 'acked');
   ui.send({ content: 'the peer goes on', room: 'lobby' });
