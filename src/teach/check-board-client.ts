@@ -18,7 +18,7 @@ import { pyReprTuple } from '../protocol/pyrepr.js';
 import { diagnoseBoard, hint } from '../protocol/hints.js';
 import { NotAttempted, fail, runCases, type Case, type CaseEnv } from './case.js';
 import { formatReport, type CaseResult } from './report.js';
-import type { Transcript } from './probe.js';
+import { visibleText, type Transcript } from './probe.js';
 
 const D = 'docs/classic-board.md';
 
@@ -50,12 +50,8 @@ export interface BoardClientEnv extends CaseEnv {
   run(extra: string[], script: Script): Promise<Run>;
 }
 
-/**
- * Bytes as they went over the wire, readable: text as it is (a `\\` in a repr stays two
- * backslashes), only control characters escaped, so a stray line break shows as `\n`.
- */
-const shown = (b: Buffer, percent = true): string =>
-  b.toString('utf8').replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + (percent ? '%' : '');
+/** Bytes as they went over the wire, readable (src/teach/probe.ts, visibleText); a request with its `%`. */
+const shown = (b: Buffer, percent = true): string => visibleText(b.toString('utf8')) + (percent ? '%' : '');
 
 /** The scripted board: one listener for the whole check; each run gets a fresh script and transcript. */
 class ScriptedBoard {
@@ -103,19 +99,21 @@ class ScriptedBoard {
     this.sockets.add(sock);
     const splitter = new ClassicSplitter();
     let answered = false;
+    let timedOut = false;
     let busy: Promise<void> = Promise.resolve();
-    // The board's request timeout, shortened: a request without its `%` is answered ERRTimeout!%.
+    // The board's request timeout, shortened, from the first byte of a request: a request without
+    // its `%` is answered ERRTimeout!%. Silence gets longer, as a loaded machine may be slow to write.
     let timer: NodeJS.Timeout | null = null;
-    const arm = (): void => {
+    const arm = (ms: number): void => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         c.pending = splitter.peek();
-        t?.add(c.name, '*', c.pending.length > 0 ? `${c.pending.length} bytes and no % after ${this.wait} ms: the board times out` : `nothing sent for ${this.wait} ms: the board times out`);
-        answered = true;
+        t?.add(c.name, '*', c.pending.length > 0 ? `${c.pending.length} bytes and no % after ${ms} ms: the board times out` : `nothing sent for ${ms} ms: the board times out`);
+        answered = timedOut = true;
         this.write(sock, c.name, ANSWERS.timeout, 1).then(() => sock.end(), () => {});
-      }, this.wait);
+      }, ms);
     };
-    arm();
+    arm(this.wait * 4);
     sock.on('error', () => {});
     sock.on('end', () => {
       t?.add(c.name, '*', 'the program closed its side');
@@ -127,15 +125,21 @@ class ScriptedBoard {
       if (!answered && splitter.pending > 0) c.pending = splitter.peek();
     });
     sock.on('data', (chunk: Buffer) => {
+      if (timedOut) {
+        t?.add(c.name, '<', `${shown(chunk, false)}   (after the timeout: the board never reads it)`);
+        return;
+      }
       if (answered && !c.keep) {
         // A line break after the % is harmless: the board just never reads it.
         if (/\S/.test(chunk.toString('latin1'))) c.late.push(chunk);
         t?.add(c.name, '<', `${shown(chunk, false)}   (after the answer: the board never reads it)`);
         return;
       }
+      const before = splitter.pending;
       const r = splitter.push(chunk);
       if (r.requests.length === 0) {
         if (splitter.pending > 0) t?.add(c.name, '<', `${shown(chunk, false)}   (no % yet)`);
+        if (before === 0 && splitter.pending > 0) arm(this.wait);
         return;
       }
       if (timer) clearTimeout(timer);
@@ -156,7 +160,7 @@ class ScriptedBoard {
         answered = true;
         c.pending = splitter.peek();
         void busy.then(() => sock.end());
-      } else arm();
+      } else arm(splitter.pending > 0 ? this.wait : this.wait * 4);
     });
   }
 

@@ -9,6 +9,7 @@ import type { TraceSink } from '../server/context.js';
 import { diagnoseBoard, diagnoseBoardEnd, diagnoseFrame, HINTS, nearMiss, type HintId } from '../protocol/hints.js';
 import { ANSWERS, type ClassicRequest } from '../protocol/classic.js';
 import type { BoardTraceSink, BoardTraced } from '../gateway/trace.js';
+import { visibleText } from './probe.js';
 
 export interface TraceRecord {
   time: string;
@@ -115,7 +116,7 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
     },
     boardList(c, answer) {
       boardHints.get(c)?.shift();
-      emit({ ...boardBase(c), dir: 'out', answer: content ? JSON.stringify(answer.toString('utf8').slice(0, 500)).slice(1, -1) : `MSG[…]% (${answer.length} bytes)` });
+      emit({ ...boardBase(c), dir: 'out', answer: content ? visibleText(answer.toString('utf8').slice(0, 500)) : `MSG[…]% (${answer.length} bytes)` });
     },
     boardClosed(c, pending) {
       const id = diagnoseBoardEnd(pending);
