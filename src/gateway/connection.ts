@@ -45,6 +45,9 @@ export class ClassicConnection implements BoardTraced {
   private readonly trace: BoardTraceSink | null;
   /** The unterminated request at the end has been traced (answered by a timeout, or the client left). */
   private pendingTraced = false;
+  private ignoredTraced = false;
+  /** A timeout was queued: what comes after it is not a second request. */
+  private timedOut = false;
   /** KEEP% was asked for: answer everything until the client closes or idles. */
   private keep = false;
   /** A complete request has arrived (before that, silence counts against the request timeout). */
@@ -134,7 +137,10 @@ export class ClassicConnection implements BoardTraced {
   private onData(chunk: Buffer): void {
     // After the last request it will answer, the server keeps reading only to discard: closing a
     // socket with unread input makes the kernel send a reset, which can destroy our answer.
-    if (this.finishing || this.closed) return;
+    if (this.finishing || this.closed) {
+      if (this.trace !== null) this.traceIgnored(chunk);
+      return;
+    }
     this.lastActive = mono();
     const hadPending = this.splitter.pending > 0;
     const r = this.splitter.push(chunk);
@@ -182,9 +188,24 @@ export class ClassicConnection implements BoardTraced {
     this.ended = true;
     if (this.finishing || this.closed) return;
     // No more bytes will come: a request still cut off (or none at all yet) cannot complete.
-    if (this.splitter.pending > 0 || !this.started) this.queue.push({ type: 'timeout' });
+    if (this.splitter.pending > 0 || !this.started) {
+      this.timedOut = true;
+      this.queue.push({ type: 'timeout' });
+    }
     this.finishing = true;
     this.pump();
+  }
+
+  /**
+   * A request sent after the one exchange of a connection that is not kept (a second request on
+   * the same connection): the board never reads it, as the original; the trace says so, once.
+   * Line breaks alone (after a `%`) are harmless and not traced; nor is what follows a timeout.
+   */
+  private traceIgnored(chunk: Buffer): void {
+    if (this.ignoredTraced || this.keep || !this.started || this.timedOut || this.closed) return;
+    if (!/[^\r\n\t ]/.test(chunk.toString('latin1'))) return;
+    this.ignoredTraced = true;
+    this.trace!.boardIgnored(this, chunk);
   }
 
   private traceRequests(bodies: Buffer[], reqs: ClassicRequest[]): void {
@@ -224,6 +245,7 @@ export class ClassicConnection implements BoardTraced {
     this.finishing = true;
     if (waitingForRequest) {
       this.d.log.debug({ remote: this.remote, pending: this.splitter.pending }, 'request timed out');
+      this.timedOut = true;
       this.queue.push({ type: 'timeout' });
     } else {
       this.d.log.debug({ remote: this.remote }, 'idle connection closed');

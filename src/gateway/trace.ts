@@ -25,4 +25,6 @@ export interface BoardTraceSink {
   boardList(c: BoardTraced, answer: Buffer): void;
   /** The client went away leaving bytes that never got their `%`, and nothing answered them. */
   boardClosed(c: BoardTraced, pending: Buffer): void;
+  /** Bytes that came after the one exchange of a connection without KEEP%: never read (once per connection). */
+  boardIgnored(c: BoardTraced, bytes: Buffer): void;
 }

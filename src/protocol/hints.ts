@@ -19,6 +19,7 @@ export const HINTS = {
   'python-str-dict': { hint: "str(dict) is Python's notation, not JSON: use json.dumps(packet)", section: 'docs/protocol.md#framing' },
   'board-missing-percent': { hint: 'end every board request with %: the board waits for it (then answers ERRTimeout!%)', section: 'docs/classic-board.md#the-protocol' },
   'board-lower-case': { hint: 'board commands are upper case: POST and GET', section: 'docs/classic-board.md#the-protocol' },
+  'board-one-exchange': { hint: 'one request per connection: the board answers, closes and never reads what comes after; open a new connection for each request (or send KEEP% first)', section: 'docs/classic-board.md#connections' },
   'board-before-command': { hint: 'nothing may come before POST or GET: remove the space or line break in front of the command', section: 'docs/classic-board.md#the-protocol' },
 } as const satisfies Record<string, Omit<Hint, 'id'>>;
 

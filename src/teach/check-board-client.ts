@@ -274,7 +274,7 @@ export const BOARD_CLIENT_CASES: Case<BoardClientEnv>[] = [
     async run(env) {
       const r = await env.run([`checker ${env.tag} once`], GET_OK(env.tag));
       const late = r.conns.find((c) => c.late.length > 0);
-      if (late !== undefined) fail(`"${shown(Buffer.concat(late.late), false)}" came on ${late.name} after its answer: the board answers one exchange per connection and closes; open a new connection for each request (or send KEEP% first)`);
+      if (late !== undefined) fail(`"${shown(Buffer.concat(late.late), false)}" came on ${late.name} after its answer: ${hint('board-one-exchange').hint}`);
       if (r.conns.every((c) => c.requests.length === 0)) throw new NotAttempted('the program sent no complete request (see post-request)');
     },
   },

@@ -118,6 +118,9 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
       boardHints.get(c)?.shift();
       emit({ ...boardBase(c), dir: 'out', answer: content ? visibleText(answer.toString('utf8').slice(0, 500)) : `MSG[…]% (${answer.length} bytes)` });
     },
+    boardIgnored(c, bytes) {
+      emit({ ...boardBase(c), dir: 'error', code: 'ignored', message: '(sent after the answer; the board never reads it)', hint: `${HINTS['board-one-exchange'].hint} (${showPending(bytes, content)} came after the answer)` });
+    },
     boardClosed(c, pending) {
       const id = diagnoseBoardEnd(pending);
       emit({ ...boardBase(c), dir: 'error', code: 'unterminated', message: '(the client closed the connection; nothing was answered)', ...(id !== null ? { hint: `${HINTS[id].hint} (${showPending(pending, content)} came without one)` } : {}) });

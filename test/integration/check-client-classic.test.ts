@@ -60,7 +60,7 @@ const BROKEN: Array<{ file: string; fails: string[]; explains: RegExp[] }> = [
   },
   {
     file: 'board-same-connection.py', fails: ['one-exchange'],
-    explains: [/observed: "GET%" came on B1 after its answer: the board answers one exchange per connection and closes/, /B1 < GET%   \(after the answer: the board never reads it\)/],
+    explains: [/observed: "GET%" came on B1 after its answer: one request per connection: the board answers, closes and never reads what comes after/, /B1 < GET%   \(after the answer: the board never reads it\)/],
   },
   {
     file: 'board-one-read.cjs', fails: ['split-answer'],

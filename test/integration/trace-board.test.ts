@@ -124,6 +124,20 @@ describe('the board traced', () => {
     }
   });
 
+  it('board-same-connection.py: the GET after the answer is never read, and the trace says why', { skip: noPython }, async () => {
+    const t = await tracedBoard();
+    try {
+      const out = await runFixture('board-same-connection.py', t.port, 'secret words');
+      assert.equal(out, 'MSGPosting Message!%\n\n'); // the board answered the POST, and never the GET
+      const e = await t.waitFor((r) => r.dir === 'error');
+      assert.equal(e.code, 'ignored');
+      assert.equal(e.hint, 'one request per connection: the board answers, closes and never reads what comes after; open a new connection for each request (or send KEEP% first) (4 bytes starting "GET%" came after the answer)');
+      assert.deepEqual(t.records.map((r) => r.dir), ['in', 'out', 'error']);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('with content: the posted text and the answer, as sent', async () => {
     const t = await tracedBoard(true);
     try {
