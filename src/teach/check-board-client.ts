@@ -13,6 +13,7 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { ClassicSplitter, ANSWERS, parseRequest, trimLeadingNewlines, type ClassicRequest } from '../protocol/classic.js';
 import { pyReprTuple } from '../protocol/pyrepr.js';
 import { diagnoseBoard, hint } from '../protocol/hints.js';
@@ -104,20 +105,27 @@ class ScriptedBoard {
     // The board's request timeout, shortened, from the first byte of a request: a request without
     // its `%` is answered ERRTimeout!%. Silence gets longer, as a loaded machine may be slow to write.
     let timer: NodeJS.Timeout | null = null;
+    const timeout = (why: string): void => {
+      if (timer) clearTimeout(timer);
+      c.pending = splitter.peek();
+      t?.add(c.name, '*', `${c.pending.length > 0 ? `${c.pending.length} bytes and no %` : 'nothing sent'} ${why}: the board times out`);
+      answered = timedOut = true;
+      this.write(sock, c.name, ANSWERS.timeout, 1).then(() => sock.end(), () => {});
+    };
     const arm = (ms: number): void => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        c.pending = splitter.peek();
-        t?.add(c.name, '*', c.pending.length > 0 ? `${c.pending.length} bytes and no % after ${ms} ms: the board times out` : `nothing sent for ${ms} ms: the board times out`);
-        answered = timedOut = true;
-        this.write(sock, c.name, ANSWERS.timeout, 1).then(() => sock.end(), () => {});
-      }, ms);
+      timer = setTimeout(() => timeout(`after ${ms} ms`), ms);
     };
     arm(this.wait * 4);
     sock.on('error', () => {});
     sock.on('end', () => {
       t?.add(c.name, '*', 'the program closed its side');
-      if (!answered && splitter.pending > 0) c.pending = splitter.peek();
+      // As the board: once the program half-closes, an unfinished request can never end.
+      if (!answered && (splitter.pending > 0 || c.requests.length === 0)) timeout('when the program closed its side');
+      else if (c.keep) {
+        if (timer) clearTimeout(timer);
+        void busy.then(() => sock.end());
+      }
     });
     sock.on('close', () => {
       if (timer) clearTimeout(timer);
@@ -186,10 +194,10 @@ function boardAnswer(texts: string[]): string {
 const GET_OK = (tag: string, texts = [`board ${tag} line`]): Script => (req) => (req.type === 'get' ? { answer: boardAnswer(texts) } : req.type === 'post' ? { answer: ANSWERS.posted } : { answer: ANSWERS.unknown });
 
 /** The first complete request of a run but KEEP%, or a failure that says why there is none. */
-function firstRequest(run: Run, what: string): Buffer {
+function firstRequest(run: Run): Buffer {
   for (const c of run.conns) for (const b of c.requests) if (parseRequest(b).type !== 'keep') return b;
   const cut = run.conns.find((c) => c.pending.length > 0);
-  if (cut !== undefined) fail(`${what} never ended: "${shown(cut.pending, false)}" came without a %; ${hint('board-missing-percent').hint}`);
+  if (cut !== undefined) fail(`no request ended: "${shown(cut.pending, false)}" came without a %; ${hint('board-missing-percent').hint}`);
   if (run.conns.length === 0) fail(`the program never connected${run.exited ? ' (it exited: does it take the host and port from its arguments, or LAB93_HOST and LAB93_PORT?)' : ''}`);
   fail(`the program connected but sent no request${run.exited ? '' : ' (still running when the checker gave up)'}`);
 }
@@ -209,7 +217,7 @@ export const BOARD_CLIENT_CASES: Case<BoardClientEnv>[] = [
     async run(env) {
       const message = `checker ${env.tag} says hi`;
       const r = await env.run([message], GET_OK(env.tag));
-      const body = firstRequest(r, 'the POST request');
+      const body = firstRequest(r);
       const want = `POST${message}`;
       if (body.toString('utf8') === want) return;
       const type = parseRequest(body).type;
@@ -225,7 +233,7 @@ export const BOARD_CLIENT_CASES: Case<BoardClientEnv>[] = [
     section: `${D}#the-protocol`,
     async run(env) {
       const r = await env.run([], GET_OK(env.tag));
-      const body = firstRequest(r, 'the GET request');
+      const body = firstRequest(r);
       const type = parseRequest(body).type;
       if (type === 'unknown') fail(`the first request was "${shown(body)}", not "GET%": ${unknownBecause(body)}`);
       if (type !== 'get') fail(`the first request was "${shown(body)}", not "GET%": run without a MESSAGE, a board client only reads the board`);
@@ -329,7 +337,7 @@ export async function checkBoardClient(o: CheckBoardClientOptions): Promise<{ re
   };
   let results: CaseResult[];
   try {
-    results = await runCases(BOARD_CLIENT_CASES, (t) => ({ t, tag: Math.random().toString(36).slice(2, 8), wait, run: (extra, script) => run(t, extra, script) }));
+    results = await runCases(BOARD_CLIENT_CASES, (t) => ({ t, tag: randomBytes(3).toString('hex'), wait, run: (extra, script) => run(t, extra, script) }));
   } finally {
     board.close();
   }

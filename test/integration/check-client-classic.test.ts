@@ -52,7 +52,7 @@ describe('lab93 check client --classic passes the board clients the docs print',
 const BROKEN: Array<{ file: string; fails: string[]; explains: RegExp[] }> = [
   {
     file: 'board-no-percent.py', fails: ['post-request', 'get-request'],
-    explains: [/observed: the POST request never ended: "POSTchecker \w+ says hi" came without a %; end every board request with %/, /B1 \* 26 bytes and no % after 1000 ms: the board times out/],
+    explains: [/observed: no request ended: "POSTchecker \w+ says hi" came without a %; end every board request with %/, /B1 \* 26 bytes and no % after 1000 ms: the board times out/],
   },
   {
     file: 'board-lower-case.cjs', fails: ['post-request', 'get-request'],
