@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_PORT } from '../protocol/limits.js';
 import { checkClient } from '../teach/check-client.js';
+import { checkBoardClient } from '../teach/check-board-client.js';
 import { checkServer } from '../teach/check-server.js';
 import { exitStatus } from '../teach/report.js';
 import { parseHostPort, parsePositiveInt } from './usage.js';
@@ -31,9 +32,11 @@ export function registerCheckCommand(program: Command): void {
     .command('client')
     .description('run your client against a scripted server and report case by case; {host} and {port} in ARGS are replaced')
     .argument('<command...>', 'the program and its arguments, after --')
+    .option('--classic', 'a board client: run once per case, with a MESSAGE appended when it should post')
     .option('--wait <ms>', 'how long to wait for each answer', '2000')
-    .action(async (cmd: string[], f: { wait: string }) => {
-      const { results, report } = await checkClient({ command: cmd[0]!, args: cmd.slice(1), waitMs: parsePositiveInt(f.wait, '--wait') });
+    .action(async (cmd: string[], f: { wait: string; classic?: boolean }) => {
+      const o = { command: cmd[0]!, args: cmd.slice(1), waitMs: parsePositiveInt(f.wait, '--wait') };
+      const { results, report } = f.classic === true ? await checkBoardClient(o) : await checkClient(o);
       process.stdout.write(report);
       process.exitCode = exitStatus(results);
     });

@@ -23,6 +23,7 @@ import { logFormatOption, type LogFormatFlag } from './log-format.js';
 import type { ClassicDeps } from './server.js';
 import { addLimitFlags, readLimitFlags } from './limit-flags.js';
 import { UsageError, parsePort } from './usage.js';
+import { traceFromFlags } from './trace.js';
 
 /**
  * The board's limits from its flags, made from the limits table (src/config/limits.ts);
@@ -75,6 +76,7 @@ export function classicHook(f: ClassicServerFlags, host: string): ((deps: Classi
 // ---- lab93 classic --------------------------------------------------------------------------
 interface ClassicFlags {
   address?: string; port?: string; db?: string; synchronous: string; verbose?: boolean; quiet?: boolean; logFormat?: LogFormatFlag;
+  trace?: string | boolean; traceContent?: boolean;
 }
 
 async function runClassic(f: ClassicFlags): Promise<void> {
@@ -87,7 +89,8 @@ async function runClassic(f: ClassicFlags): Promise<void> {
   claimDatabase(db, log, 'classic');
   const store = await createStore({ driver: 'sqlite', path: db, synchronous: f.synchronous as 'full' });
   const bus = await createBus({ driver: 'local' });
-  const gateway = await createClassicGateway({ store, bus, log, options });
+  const trace = traceFromFlags(f);
+  const gateway = await createClassicGateway({ store, bus, log, options, ...(trace ? { trace } : {}) });
   let bound: number;
   try {
     bound = (await gateway.listen(port, host)).port;
@@ -118,6 +121,8 @@ export function registerClassicCommands(program: Command): void {
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: full means an answer is on disk').choices(['full', 'normal']).default('full'))
     .option('-v, --verbose', 'debug logging')
     .option('-q, --quiet', 'log warnings and errors only')
+    .option('--trace [file]', 'write every request and answer, decoded, with hints, as JSON lines (stdout, or appended to FILE); read it with lab93 trace')
+    .option('--trace-content', 'with --trace: include the posted text (left out by default)')
     .addOption(logFormatOption());
   addLimitFlags(cmd, 'classic', ['classic', 'process']).action((f: ClassicFlags) => runClassic(f));
   registerLogCommand(program);

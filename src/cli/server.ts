@@ -20,8 +20,8 @@ import { claimDatabase } from './owner.js';
 import { createWebServer, type WebServer } from '../web/web-server.js';
 
 export interface RunServerOptions {
-  /** Frame tracing (`--trace`), off when absent. */
-  trace?: import('../server/context.js').TraceSink;
+  /** Frame tracing (`--trace`) of the chat and the board, off when absent. */
+  trace?: import('../server/context.js').TraceSink & import('../gateway/trace.js').BoardTraceSink;
   host: string;
   port: number;
   db: string;
@@ -102,6 +102,8 @@ export interface ClassicDeps {
   /** The server's connection budget: the board's own port draws on the same descriptors. */
   budget: import('../server/connection-budget.js').ConnectionBudget;
   log: import('pino').Logger;
+  /** The board's frame tracing (`--trace`), absent when off. */
+  trace?: import('../gateway/trace.js').BoardTraceSink;
 }
 
 export async function runServer(o: RunServerOptions): Promise<void> {
@@ -121,7 +123,7 @@ export async function runServer(o: RunServerOptions): Promise<void> {
     ? { accept: (s, first) => classic!.accept(s, first), close: async () => classic?.close() }
     : undefined;
   const server = createServer({ store, bus, log, auth, options: o.server as Partial<ServerOptions>, ...(lazyClassic ? { classic: lazyClassic } : {}), ...(o.tls ? { tls: o.tls } : {}), ...(o.trace ? { trace: o.trace } : {}) });
-  if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }) });
+  if (o.classic) classic = await o.classic({ store, bus, committer: server.committer, budget: server.budget, log: log.child({ component: 'classic' }), ...(o.trace ? { trace: o.trace } : {}) });
   let listening: { port: number };
   try {
     listening = await server.listen(o.port, o.host);

@@ -7,10 +7,11 @@ import { createReadStream, createWriteStream, openSync, readSync, statSync, clos
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { TraceSink } from '../server/context.js';
+import type { BoardTraceSink } from '../gateway/trace.js';
 import { createTraceSink, formatTraceLine, type TraceFilter } from '../teach/trace.js';
 
 /** `--trace` alone writes to stdout; `--trace FILE` appends to FILE. Undefined when off. */
-export function traceFromFlags(f: { trace?: string | boolean; traceContent?: boolean }): TraceSink | undefined {
+export function traceFromFlags(f: { trace?: string | boolean; traceContent?: boolean }): (TraceSink & BoardTraceSink) | undefined {
   if (f.trace === undefined || f.trace === false) return undefined;
   const out = f.trace === true || f.trace === '-' ? process.stdout : createWriteStream(f.trace, { flags: 'a', mode: 0o600 });
   return createTraceSink((line) => out.write(line), { content: f.traceContent === true });

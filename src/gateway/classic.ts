@@ -19,6 +19,7 @@ import type { MessageStore } from '../store/types.js';
 import { Board } from './board.js';
 import { classicOptions, type ClassicOptions } from './config.js';
 import { ClassicConnection } from './connection.js';
+import type { BoardTraceSink } from './trace.js';
 
 export interface ClassicGatewayDeps {
   store: MessageStore;
@@ -32,6 +33,8 @@ export interface ClassicGatewayDeps {
   now?: () => number;
   /** The chat server's connection budget when both run in one process; its own otherwise (from the open-file limit). */
   budget?: ConnectionBudget;
+  /** Frame tracing for the teaching lab (`--trace`); absent means off. */
+  trace?: BoardTraceSink;
 }
 
 export interface ClassicBoardServer extends ClassicGateway {
@@ -69,6 +72,7 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
   const budget = deps.budget ?? new ConnectionBudget(connectionCaps(opts, readFdLimit(), opts));
   const throttle = new LogThrottle(10_000, now);
   let closing = false;
+  let traceIds = 0;
 
   // Forget addresses with no connection whose bucket has refilled: they would start afresh anyway.
   const refillMs = opts.ratePerSecond > 0 ? (opts.rateBurst / opts.ratePerSecond) * 1000 : 0;
@@ -127,6 +131,7 @@ export async function createClassicGateway(deps: ClassicGatewayDeps): Promise<Cl
         state.connections--;
         state.lastUsed = now();
       },
+      ...(deps.trace ? { id: `b${++traceIds}`, trace: deps.trace } : {}),
     }, first);
     if (!conn.isClosed) conns.add(conn);
   }

@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import { ClassicSplitter, answer, parseRequest, trimLeadingNewlines, type AnswerName, type ClassicRequest } from '../protocol/classic.js';
 import type { Board } from './board.js';
 import type { ClassicOptions } from './config.js';
+import type { BoardTraceSink, BoardTraced } from './trace.js';
+import { CLASSIC_PREFIX } from '../auth/names.js';
 
 /** Timeouts run on the monotonic clock; the injected clock only stamps stored messages. */
 const mono = (): number => performance.now();
@@ -29,12 +31,23 @@ export interface ConnectionDeps {
   /** Takes one request token from the peer address's rate limit. */
   take: () => boolean;
   onClose: () => void;
+  /** `b1`, `b2`…: this connection in the trace. */
+  id?: string;
+  /** Frame tracing (`--trace`); null or absent when off. */
+  trace?: BoardTraceSink | null;
 }
 
-export class ClassicConnection {
+export class ClassicConnection implements BoardTraced {
   private readonly splitter = new ClassicSplitter();
   private readonly queue: Item[] = [];
-  private readonly remote: string;
+  readonly remote: string;
+  readonly id: string;
+  private readonly trace: BoardTraceSink | null;
+  /** The unterminated request at the end has been traced (answered by a timeout, or the client left). */
+  private pendingTraced = false;
+  private ignoredTraced = false;
+  /** A timeout was queued: what comes after it is not a second request. */
+  private timedOut = false;
   /** KEEP% was asked for: answer everything until the client closes or idles. */
   private keep = false;
   /** A complete request has arrived (before that, silence counts against the request timeout). */
@@ -58,6 +71,8 @@ export class ClassicConnection {
   constructor(private readonly socket: Socket, private readonly d: ConnectionDeps, first: Buffer) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.remote = `${d.address}:${socket.remotePort ?? 0}`;
+    this.id = d.id ?? 'b';
+    this.trace = d.trace ?? null;
     this.waitingSince = this.lastActive = mono();
     // Answers may still be on their way (a POST waits for its commit) when the client half-closes.
     socket.allowHalfOpen = true;
@@ -111,6 +126,10 @@ export class ClassicConnection {
     }
   }
 
+  get username(): string {
+    return CLASSIC_PREFIX + this.d.address;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -118,7 +137,10 @@ export class ClassicConnection {
   private onData(chunk: Buffer): void {
     // After the last request it will answer, the server keeps reading only to discard: closing a
     // socket with unread input makes the kernel send a reset, which can destroy our answer.
-    if (this.finishing || this.closed) return;
+    if (this.finishing || this.closed) {
+      if (this.trace !== null) this.traceIgnored(chunk);
+      return;
+    }
     this.lastActive = mono();
     const hadPending = this.splitter.pending > 0;
     const r = this.splitter.push(chunk);
@@ -136,6 +158,7 @@ export class ClassicConnection {
         // Requests after KEEP% in the same read get the kept connection's leniency too.
         reqs = [...reqs.slice(0, k + 1), ...r.requests.slice(k + 1).map((q) => parseRequest(trimLeadingNewlines(q)))];
       } else {
+        if (this.trace !== null) this.traceRequests(r.requests, reqs);
         // As the original: what came with the first complete request is answered, the rest
         // (a partial request, an overflow behind it) is not read.
         this.finishing = true;
@@ -147,6 +170,7 @@ export class ClassicConnection {
       }
     }
     this.started = true;
+    if (this.trace !== null) this.traceRequests(r.requests, reqs);
     this.queue.push(...reqs);
     if (r.overloaded) {
       this.queue.push({ type: 'overload' });
@@ -164,12 +188,35 @@ export class ClassicConnection {
     this.ended = true;
     if (this.finishing || this.closed) return;
     // No more bytes will come: a request still cut off (or none at all yet) cannot complete.
-    if (this.splitter.pending > 0 || !this.started) this.queue.push({ type: 'timeout' });
+    if (this.splitter.pending > 0 || !this.started) {
+      this.timedOut = true;
+      this.queue.push({ type: 'timeout' });
+    }
     this.finishing = true;
     this.pump();
   }
 
+  /**
+   * A request sent after the one exchange of a connection that is not kept (a second request on
+   * the same connection): the board never reads it, as the original; the trace says so, once.
+   * Line breaks alone (after a `%`) are harmless and not traced; nor is what follows a timeout.
+   */
+  private traceIgnored(chunk: Buffer): void {
+    if (this.ignoredTraced || this.keep || !this.started || this.timedOut || this.closed) return;
+    if (!/[^\r\n\t ]/.test(chunk.toString('latin1'))) return;
+    this.ignoredTraced = true;
+    this.trace!.boardIgnored(this, chunk);
+  }
+
+  private traceRequests(bodies: Buffer[], reqs: ClassicRequest[]): void {
+    for (let i = 0; i < reqs.length; i++) this.trace!.boardRequest(this, bodies[i]!, reqs[i]!);
+  }
+
   private onClose(): void {
+    if (this.trace !== null && !this.pendingTraced && this.splitter.pending > 0) {
+      this.pendingTraced = true;
+      this.trace.boardClosed(this, this.splitter.peek());
+    }
     this.closed = true;
     this.clearTimer();
     this.queue.length = 0;
@@ -198,6 +245,7 @@ export class ClassicConnection {
     this.finishing = true;
     if (waitingForRequest) {
       this.d.log.debug({ remote: this.remote, pending: this.splitter.pending }, 'request timed out');
+      this.timedOut = true;
       this.queue.push({ type: 'timeout' });
     } else {
       this.d.log.debug({ remote: this.remote }, 'idle connection closed');
@@ -249,12 +297,18 @@ export class ClassicConnection {
     switch (item.type) {
       case 'post':
         return this.send(await this.d.board.post(item.text, this.d.address, this.remote));
-      case 'get':
+      case 'get': {
+        // Pieces are kept for the trace only when tracing.
+        const traced: Buffer[] | null = this.trace !== null ? [] : null;
         for await (const piece of this.d.board.list(item.newest)) {
           if (this.closed) return;
-          await this.write(Buffer.from(piece, 'utf8'));
+          const b = Buffer.from(piece, 'utf8');
+          traced?.push(b);
+          await this.write(b);
         }
+        if (traced !== null) this.trace!.boardList(this, Buffer.concat(traced));
         return;
+      }
       case 'invalid-utf8':
         return this.send('invalidUtf8');
       case 'unknown':
@@ -263,6 +317,11 @@ export class ClassicConnection {
   }
 
   private send(name: AnswerName): Promise<void> {
+    if (this.trace !== null) {
+      const pending = name === 'timeout' && !this.pendingTraced ? this.splitter.peek() : null;
+      if (pending !== null) this.pendingTraced = true;
+      this.trace.boardAnswer(this, name, pending);
+    }
     return this.write(answer(name));
   }
 

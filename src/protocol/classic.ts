@@ -66,6 +66,11 @@ export class ClassicSplitter {
     return this.over;
   }
 
+  /** The bytes of the unterminated request, copied (for the trace: a request that never got its `%`). */
+  peek(): Buffer {
+    return Buffer.concat(this.parts, this.partBytes);
+  }
+
   /**
    * From now on, line breaks before a request are dropped (KEEP% mode, so requests can be typed
    * into nc one per line); a pending request made only of line breaks is dropped too.

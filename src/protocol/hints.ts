@@ -17,8 +17,10 @@ export const HINTS = {
   'message-before-hello': { hint: 'send {"type":"hello","username":…} first, and wait for welcome', section: 'docs/protocol.md#client-to-server' },
   'near-miss-field': { hint: 'did you mean `username`? (hello needs "username"; a message needs "content")', section: 'docs/protocol.md#client-to-server' },
   'python-str-dict': { hint: "str(dict) is Python's notation, not JSON: use json.dumps(packet)", section: 'docs/protocol.md#framing' },
-  'board-missing-percent': { hint: 'end every board request with %: the board waits for it', section: 'docs/classic-board.md' },
-  'board-lower-case': { hint: 'board commands are upper case: POST and GET', section: 'docs/classic-board.md' },
+  'board-missing-percent': { hint: 'end every board request with %: the board waits for it (then answers ERRTimeout!%)', section: 'docs/classic-board.md#the-protocol' },
+  'board-lower-case': { hint: 'board commands are upper case: POST and GET', section: 'docs/classic-board.md#the-protocol' },
+  'board-one-exchange': { hint: 'one request per connection: the board answers, closes and never reads what comes after; open a new connection for each request (or send KEEP% first)', section: 'docs/classic-board.md#connections' },
+  'board-before-command': { hint: 'nothing may come before POST or GET: remove the space or line break in front of the command', section: 'docs/classic-board.md#the-protocol' },
 } as const satisfies Record<string, Omit<Hint, 'id'>>;
 
 export type HintId = keyof typeof HINTS;
@@ -44,8 +46,21 @@ export function diagnoseFrame(line: Buffer, mode: 'base64' | 'plain'): HintId | 
   return null;
 }
 
-/** Which mistake a board request most likely is (the board's own answer stays the original's). */
+const BOARD_COMMAND = /^(POST|GET|KEEP)/;
+
+/**
+ * Which mistake a board request the board did not know (`ERRUnknown Command%`) most likely is,
+ * from its text without the `%`. The board's own answer stays the original's: this goes to the
+ * trace and the checker only.
+ */
 export function diagnoseBoard(request: string): HintId | null {
-  if (/^(post|get|Post|Get)/.test(request)) return 'board-lower-case';
+  const trimmed = request.trimStart();
+  if (!BOARD_COMMAND.test(trimmed) && BOARD_COMMAND.test(trimmed.toUpperCase())) return 'board-lower-case';
+  if (trimmed !== request && BOARD_COMMAND.test(trimmed)) return 'board-before-command';
   return null;
+}
+
+/** Why a board connection ended with `pending` bytes that never got their `%` (timed out, closed, overloaded). */
+export function diagnoseBoardEnd(pending: Buffer | string): HintId | null {
+  return pending.length > 0 ? 'board-missing-percent' : null;
 }

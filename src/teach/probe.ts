@@ -26,6 +26,14 @@ export class Transcript {
   }
 }
 
+/**
+ * Board bytes as a person reads them: the text as it is (a `\\` in a Python repr stays two
+ * backslashes, quotes stay quotes), only control characters escaped, so a stray line break shows.
+ */
+export function visibleText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A line as a person reads it: base64 decoded when it is base64 of text, otherwise as sent. */
 export function decodeLine(line: Buffer): string {
   const text = line.toString('latin1');

@@ -6,7 +6,10 @@
  */
 import { decodeFrame, type FrameMode } from '../protocol/frame.js';
 import type { TraceSink } from '../server/context.js';
-import { diagnoseFrame, HINTS, nearMiss, type HintId } from '../protocol/hints.js';
+import { diagnoseBoard, diagnoseBoardEnd, diagnoseFrame, HINTS, nearMiss, type HintId } from '../protocol/hints.js';
+import { ANSWERS, type ClassicRequest } from '../protocol/classic.js';
+import type { BoardTraceSink, BoardTraced } from '../gateway/trace.js';
+import { visibleText } from './probe.js';
 
 export interface TraceRecord {
   time: string;
@@ -20,6 +23,10 @@ export interface TraceRecord {
   code?: string;
   message?: string;
   hint?: string;
+  /** Set on the classic board's records, which carry `request` (in) or `answer` (out) instead of `packet`. */
+  proto?: 'board';
+  request?: string;
+  answer?: string;
 }
 
 interface Traced { id: string; username: string | null; mode: FrameMode; conn: { remote: string } }
@@ -50,13 +57,35 @@ export function hintFor(code: string, line: Buffer | null, mode: FrameMode): str
   return id === null ? null : HINTS[id].hint;
 }
 
-/** A trace sink writing JSON lines through `write`. */
-export function createTraceSink(write: (line: string) => void, o: { content?: boolean; now?: () => number } = {}): TraceSink {
+/** A board request as the trace shows it; a POST's text only with `content`. */
+function showRequest(body: Buffer, req: ClassicRequest, content: boolean): string {
+  switch (req.type) {
+    case 'post':
+      return content ? `POST ${JSON.stringify(req.text)}` : `POST (${Buffer.byteLength(req.text)} bytes of text)`;
+    case 'get':
+      return req.newest === null ? 'GET' : `GET the newest ${req.newest}`;
+    case 'keep':
+      return 'KEEP';
+    case 'invalid-utf8':
+      return `POST (${body.length - 4} bytes, not UTF-8)`;
+    case 'unknown': {
+      if (content) return `unknown command ${JSON.stringify(body.toString('utf8'))}`;
+      // Enough to see the mistake (a lower-case post, a line break in front), not what was posted.
+      const lead = /^\s*/.exec(body.toString('latin1'))![0].length;
+      return `unknown command ${JSON.stringify(body.subarray(0, lead + 4).toString('utf8'))}… (${body.length} bytes)`;
+    }
+  }
+}
+
+/** A trace sink writing JSON lines through `write`: the chat's sessions and the board's connections. */
+export function createTraceSink(write: (line: string) => void, o: { content?: boolean; now?: () => number } = {}): TraceSink & BoardTraceSink {
   const content = o.content === true;
   const now = o.now ?? Date.now;
   const lastIn = new WeakMap<object, Buffer>();
   const base = (s: Traced): Omit<TraceRecord, 'dir'> => ({ time: new Date(now()).toISOString(), conn: s.id, address: s.conn.remote, username: s.username });
   const emit = (r: TraceRecord): void => write(JSON.stringify(r) + '\n');
+  const boardHints = new WeakMap<BoardTraced, Array<HintId | null>>();
+  const boardBase = (c: BoardTraced): Omit<TraceRecord, 'dir'> => ({ time: new Date(now()).toISOString(), conn: c.id, address: c.remote, username: c.username, proto: 'board' });
   return {
     frameIn(s, line) {
       lastIn.set(s, Buffer.from(line));
@@ -70,7 +99,38 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
       const h = hintFor(code, lastIn.get(s) ?? null, s.mode);
       emit({ ...base(s), dir: 'error', code, message, ...(h !== null ? { hint: h } : {}) });
     },
+    boardRequest(c, body, req) {
+      // One answer per request, in order: the diagnosis waits for its answer.
+      let q = boardHints.get(c);
+      if (q === undefined) boardHints.set(c, (q = []));
+      q.push(req.type === 'unknown' ? diagnoseBoard(body.toString('utf8')) : null);
+      emit({ ...boardBase(c), dir: 'in', request: showRequest(body, req, content) });
+    },
+    boardAnswer(c, name, pending) {
+      const text = ANSWERS[name];
+      // Timeouts and overloads answer what never became a request; everything else answers one.
+      const id = name === 'timeout' ? (pending === null ? null : diagnoseBoardEnd(pending)) : name === 'overloaded' ? 'board-missing-percent' : boardHints.get(c)?.shift() ?? null;
+      if (!text.startsWith('ERR')) return emit({ ...boardBase(c), dir: 'out', answer: text });
+      const came = name === 'timeout' && pending !== null && pending.length > 0 ? ` (${showPending(pending, content)} came without one)` : '';
+      emit({ ...boardBase(c), dir: 'error', code: name, message: text, ...(id !== null ? { hint: HINTS[id].hint + came } : {}) });
+    },
+    boardList(c, answer) {
+      boardHints.get(c)?.shift();
+      emit({ ...boardBase(c), dir: 'out', answer: content ? visibleText(answer.toString('utf8').slice(0, 500)) : `MSG[…]% (${answer.length} bytes)` });
+    },
+    boardIgnored(c, bytes) {
+      emit({ ...boardBase(c), dir: 'error', code: 'ignored', message: '(sent after the answer; the board never reads it)', hint: `${HINTS['board-one-exchange'].hint} (${showPending(bytes, content)} came after the answer)` });
+    },
+    boardClosed(c, pending) {
+      const id = diagnoseBoardEnd(pending);
+      emit({ ...boardBase(c), dir: 'error', code: 'unterminated', message: '(the client closed the connection; nothing was answered)', ...(id !== null ? { hint: `${HINTS[id].hint} (${showPending(pending, content)} came without one)` } : {}) });
+    },
   };
+}
+
+/** Bytes that never got their `%`: as text when content is traced, else their size and command word only. */
+function showPending(pending: Buffer, content: boolean): string {
+  return content ? JSON.stringify(pending.subarray(0, 80).toString('utf8')) : `${pending.length} bytes starting ${JSON.stringify(pending.subarray(0, 4).toString('utf8'))}`;
 }
 
 export interface TraceFilter { address?: string; user?: string; conn?: string }
@@ -90,5 +150,6 @@ export function formatTraceLine(line: string, f: TraceFilter = {}): string | nul
   const who = `${r.time.slice(11, 23)} ${r.conn} ${r.address}${r.username ? ` ${r.username}` : ''}`;
   if (r.dir === 'error') return `${who} !! ${r.code}: ${r.message}${r.hint ? `\n${' '.repeat(who.length)}    hint: ${r.hint}` : ''}`;
   const arrow = r.dir === 'in' ? '->' : '<-';
+  if (r.proto === 'board') return `${who} ${arrow} ${r.dir === 'in' ? r.request ?? '' : r.answer ?? ''}`;
   return `${who} ${arrow} ${r.packet !== undefined ? JSON.stringify(r.packet) : `not a frame: ${r.raw ?? ''}`}`;
 }

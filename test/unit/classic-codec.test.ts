@@ -116,6 +116,16 @@ describe('classic splitter: the same requests whatever the read boundaries', () 
     }
   });
 
+  it('peek shows the unterminated request, whatever the read boundaries (the trace of a missing %)', () => {
+    const input = Buffer.from('GET%POSTcut off');
+    for (const parts of cuts(input)) {
+      const s = new ClassicSplitter();
+      for (const p of parts) s.push(Buffer.from(p));
+      assert.equal(s.peek().toString(), 'POSTcut off');
+    }
+    assert.equal(new ClassicSplitter().peek().length, 0);
+  });
+
   it('several requests in one read and empty requests', () => {
     assert.deepEqual(split([Buffer.from('%%GET%POSTa')]), { requests: ['', '', 'GET'], overloaded: false });
   });
