@@ -10,12 +10,14 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { toB64url, type SignedFields } from '../../src/peer/canonical.js';
 import { signMessage, type PeerIdentity } from '../../src/peer/identity.js';
 import { PeerBackend } from '../../src/peer/backend.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { sealDm } from '../../src/peer/seal.js';
-import { TestMesh, idOf, identityOf, linkedRawPeer, until } from '../helpers/peer-nodes.js';
+import { TestMesh, idOf, identityOf, linkedRawPeer, post, until } from '../helpers/peer-nodes.js';
 
 const mesh = new TestMesh();
 after(() => mesh.close());
@@ -150,4 +152,65 @@ test('a tampered box is dropped (bad_signature); a signed box that does not open
   assert.equal(c.store.haveOf(idOf('mallory-seal')), 2);
   m.s.destroy();
   await uc.b.close();
+});
+
+/** A repeater client of a peer on plain JSON lines (as `lab93 -r -c -a PEER` is). */
+async function lineClient(port: number, username: string): Promise<{ got: any[]; send: (o: object) => void; close: () => void }> {
+  const s = net.connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  s.on('error', () => {});
+  const got: any[] = [];
+  createInterface({ input: s }).on('line', (l) => got.push(JSON.parse(l)));
+  const send = (o: object): void => void s.write(JSON.stringify(o) + '\n');
+  send({ type: 'hello', username, since: 0, rooms: ['lobby'] });
+  await until(() => got.some((j) => j.type === 'synced'), 10_000, `${username} synced`);
+  return { got, send, close: () => s.destroy() };
+}
+
+test('repeater clients of peers: a DM is sealed too (no_key before the name has a key), the recipient\'s client reads it', async () => {
+  const b = mesh.node('hub-b');
+  await b.start();
+  const a = mesh.node('hub-a', { peers: [{ host: '127.0.0.1', port: b.port }] });
+  const c = mesh.node('hub-c', { peers: [{ host: '127.0.0.1', port: b.port }] });
+  await Promise.all([a.start(), c.start()]);
+  await until(() => b.links.size === 2, 10_000, 'a-b and c-b linked');
+  const ann = await lineClient(a.port, 'ann');
+  const cid = await lineClient(c.port, 'cid');
+  const reply = (uid: string) => until(() => ann.got.some((j) => j.uid === uid && (j.type === 'ack' || j.type === 'error')), 10_000, `answer to ${uid}`).then(() => ann.got.find((j) => j.uid === uid && (j.type === 'ack' || j.type === 'error')));
+  ann.send({ type: 'message', uid: 'u1', to: 'cid', content: 'too early' });
+  const r1 = await reply('u1');
+  assert.equal(r1.type, 'error');
+  assert.equal(r1.code, 'no_key');
+  assert.match(r1.message, /^cid has no known key yet/);
+
+  cid.send({ type: 'message', uid: 'c1', content: 'cid here' });
+  await until(() => ann.got.some((j) => j.type === 'message' && j.content === 'cid here'), 10_000, 'cid seen at a');
+  ann.send({ type: 'message', uid: 'u2', to: 'cid', subject: 'psst', content: 'sealed between clients' });
+  assert.equal((await reply('u2')).type, 'ack');
+  await until(() => cid.got.some((j) => j.type === 'message' && j.content === 'sealed between clients'), 10_000, 'cid reads it');
+  const dm = cid.got.find((j) => j.type === 'message' && j.content === 'sealed between clients');
+  assert.equal(dm.username, 'ann');
+  assert.equal(dm.to, 'cid');
+  assert.equal(dm.subject, 'psst', 'the subject is sealed and opened too');
+  await until(() => b.store.haveOf(a.peerId) === 1, 10_000, 'b relayed it');
+  for (const f of [b.opts.dbPath, `${b.opts.dbPath}-wal`]) if (existsSync(f)) assert.equal(readFileSync(f).includes('psst'), false, `no subject in ${f}`);
+  assert.deepEqual(c.store.openedDirect().map((m) => [m.username, m.subject, m.content]), [['ann', 'psst', 'sealed between clients']]);
+  ann.close();
+  cid.close();
+});
+
+test('DMs written in clear before sealing (old stores) are never sent to another peer', async () => {
+  const a = mesh.node('old-dm-a');
+  await a.start();
+  // A signed DM in clear, as peers stored them before DMs were sealed (inserted as relayed).
+  const i = identityOf('old-dm-writer');
+  const f: SignedFields = { gid: `${i.peerId}:1`, origin: i.peerId, seq: 1, uid: null, username: 'olga', room: 'lobby', to: 'oscar', subject: null, content: 'old clear dm', timestamp: 1, prev: null, box_key: i.boxPublic, to_peer: null, box: null };
+  const sig = signMessage(i, f);
+  assert.ok(sig.ok);
+  a.store.insertRemote([{ type: 'peer-message', ...f, content: 'old clear dm', key: i.signPublic, sig: sig.value.sig }]);
+  await post(a, 'a room message');
+  const d = await linkedRawPeer(a.port, 'newcomer-old');
+  assert.ok(d.lines.some((l) => l.type === 'peer-message' && l.content === 'a room message'), 'history arrived');
+  assert.ok(!JSON.stringify(d.lines).includes('old clear dm'), 'the clear DM stayed home');
+  d.s.destroy();
 });
