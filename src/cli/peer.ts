@@ -182,7 +182,8 @@ async function runHeadless(node: PeerNode, log: Logger, ready: ReadyFields): Pro
   node.setUiRooms(null);
   node.on('message', (m: PeerStoredMessage, info: { missed: boolean }) => {
     // Who and where, never the content at info level (docs/broadcast.md, "Logs").
-    log.info({ gid: m.gid, origin: m.origin, seq: m.seq, id: m.id, from: m.username, room: m.room, dm: m.to !== null, missed: info.missed }, 'message');
+    // A sealed DM says whether this peer could open it (it is one of its two ends), never what it says.
+    log.info({ gid: m.gid, origin: m.origin, seq: m.seq, id: m.id, from: m.username, room: m.room, dm: m.to !== null, ...(m.box ? { sealed: true, opened: m.opened === true } : {}), missed: info.missed }, 'message');
   });
   try {
     await node.start();
