@@ -51,6 +51,8 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
 
   private visible(m: PeerStoredMessage): boolean {
     if (m.to === null) return this.rooms.has(m.room);
+    // A sealed DM this peer relays but cannot read (or whose box did not open) is nobody's here.
+    if (m.box && !m.opened) return false;
     return m.to === this.username || m.username === this.username;
   }
 
@@ -102,6 +104,16 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
       });
       return uid;
     }
+    // A DM is sealed to the key its recipient's name is bound to: with none known, refused
+    // with a reason (never sent in clear, never held back unseen).
+    const noKey = checked.to !== null ? this.node.dmRefusal(checked.to) : null;
+    if (noKey !== null) {
+      setImmediate(() => {
+        this.emit('failed', uid, `no_key: ${noKey}`);
+        this.emit('notice', `message not sent: ${noKey}`);
+      });
+      return uid;
+    }
     this.pending++;
     this.node
       .post({ uid, username: this.username, room: checked.room, to: checked.to, subject: checked.subject, content: checked.content, timestamp: now / 1000, remote: null })
@@ -133,11 +145,26 @@ export class PeerBackend extends EventEmitter implements ChatBackend {
     this.node.setUiRooms(this.rooms);
   }
 
+  /**
+   * Who is in `room`, each with the short fingerprint of the key that vouches for them (this
+   * peer's, or the linked peer's whose proved hello lists them): `alice#3f9a`. Two people with
+   * one name behind two keys are two entries.
+   */
   async who(room: string): Promise<string[]> {
     const users = new Set<string>();
-    for (const u of this.node.localUsers()) if (u.rooms.includes(room)) users.add(u.username);
-    for (const u of this.node.remoteUsers()) if (u.rooms.includes(room)) users.add(u.username);
+    const mine = shortFingerprint(this.node.identity.signPublic);
+    for (const u of this.node.localUsers()) if (u.rooms.includes(room)) users.add(`${u.username}#${mine}`);
+    for (const l of this.node.links.values()) {
+      if (!l.remoteKey) continue;
+      const fp = shortFingerprint(l.remoteKey);
+      for (const u of l.users) if (u.rooms.includes(room)) users.add(`${u.username}#${fp}`);
+    }
     return [...users].sort();
+  }
+
+  /** The direct messages this peer shows (sent by or sealed to it), in plaintext, oldest first. */
+  directMessages(limit = 1000): ChatMessage[] {
+    return this.node.store.openedDirect(limit).map(toChatMessage);
   }
 
   async history(room: string, limit: number): Promise<ChatMessage[]> {

@@ -123,7 +123,9 @@ export class LinkSender {
 
   private consider(m: PeerStoredMessage): void {
     // A row from before signatures: readable here, never sent (new peers refuse unsigned ones).
-    if (!m.sig || !m.key) return;
+    // A DM in clear (written before DMs were sealed): never sent either, so no history or have
+    // exchange carries anyone's direct messages readable; only sealed ones travel.
+    if (!m.sig || !m.key || (m.to && !m.box)) return;
     const s = this.sent.get(m.origin);
     if (s === undefined) {
       if (m.id <= this.windowStartId) return; // before the newcomer's window
@@ -137,7 +139,9 @@ export class LinkSender {
     this.count++;
     this.host.send({
       type: 'peer-message', gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username,
-      subject: m.subject, content: m.content, room: m.room, to: m.to, timestamp: m.timestamp,
+      // A sealed DM is built from its box, never from the plaintext its two ends hold.
+      ...(m.box ? { to_peer: m.toPeer, box: toB64url(m.box) } : { subject: m.subject, content: m.content }),
+      room: m.room, to: m.to, timestamp: m.timestamp,
       key: toB64url(m.key), sig: toB64url(m.sig), ...(m.boxKey ? { box_key: toB64url(m.boxKey) } : {}), ...(m.prev ? { prev: toB64url(m.prev) } : {}),
     });
   }

@@ -89,8 +89,9 @@ export class PeerLink {
   /** Our fresh challenge for this connection, and the other side's hello (until proved). */
   private readonly challenge = newChallenge();
   private theirHello: PeerHelloPacket | null = null;
-  /** The other side's Ed25519 key, once its proof checked. */
+  /** The other side's Ed25519 key, once its proof checked, and its X25519 key (vouched for by the proof). */
   remoteKey: Buffer | null = null;
+  remoteBoxKey: Buffer | null = null;
 
   constructor(
     private readonly host: LinkHost,
@@ -279,6 +280,7 @@ export class PeerLink {
       return this.fail(new ProtocolError(code, `${code === 'wrong_network' ? 'different network key' : 'hello proof refused'}: ${r.message}`, { fatal: true }));
     }
     this.remoteKey = h.key;
+    this.remoteBoxKey = h.box_key;
     this.theirHello = null;
     if (!this.host.linkReady(this)) return;
     this.state = 'ready';

@@ -30,7 +30,7 @@ import { admit } from './admission.js';
 import { fitUsers } from './have-pages.js';
 import { PeerLink, type LinkHost, type Received } from './link.js';
 import { PEER_PROTOCOL_VERSION, type PeerHelloPacket, type PeerMessagePacket, type PeerUser } from './packets.js';
-import { PeerStore, signedFieldsOf, type PeerStoredMessage } from './peer-store.js';
+import { PeerStore, signedFieldsOf, type PeerStoredMessage, type SealTarget } from './peer-store.js';
 import type { RefusalReport } from './refusals.js';
 import { generateIdentity, KeyCache, verifyBatch, type PeerIdentity } from './identity.js';
 import { loadOrCreateIdentity } from './identity-file.js';
@@ -110,6 +110,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       log: log.child({ component: 'repeater' }),
       options: { limits: opts.limits, serverName: `lab93-peer ${opts.username}` },
       now: clock,
+      // DMs of repeater clients of this peer are sealed too: refused when there is no key.
+      directCheck: (to) => this.dmRefusal(to),
     });
     this.bus.subscribe((ev) => this.onBus(ev));
   }
@@ -299,6 +301,8 @@ export class PeerNode extends EventEmitter implements LinkHost {
       other.close(keeps(link) ? 'duplicate link' : 'replaced by a newer link');
     }
     this.links.set(id, link);
+    // Its X25519 key, proved with the hello: DMs to its users can be sealed from now on.
+    if (link.remoteKey && link.remoteBoxKey && this.store.db.open) this.store.rememberBoxKey(link.remoteKey, link.remoteBoxKey, this.now() / 1000);
     if (target) target.delay = this.opts.redialMinMs;
     this.log.info({ peer: id, user: link.remoteName, remote: link.conn.remote, dir: link.direction, users: link.users.map((u) => u.username) }, 'peer link up');
     this.emit('link-up', this.info(link));
@@ -391,7 +395,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
     this.incoming = [];
     // Verify before storing or forwarding (docs/protocol-peers.md, "Message signatures"): one
     // Ed25519 check per run of an origin's consecutive messages (their prev links chain them).
-    const verdicts = verifyBatch(all.map((b) => ({ m: signedFieldsOf(b.p, b.p.box_key, b.p.prev), key: b.p.key, sig: b.p.sig })), this.keys);
+    const verdicts = verifyBatch(all.map((b) => ({ m: signedFieldsOf({ ...b.p, toPeer: b.p.to_peer }, b.p.box_key, b.p.prev), key: b.p.key, sig: b.p.sig })), this.keys);
     const bad = new Set<string>();
     const batch = all.filter((b, i) => {
       const v = verdicts[i]!;
@@ -417,6 +421,7 @@ export class PeerNode extends EventEmitter implements LinkHost {
     }
     // The places accept() reserved for what was dropped go back: asked for (or refused) again.
     if (bad.size > 0) this.store.forget([...bad].map((origin) => ({ origin })));
+    for (const u of this.store.takeUnopened()) this.log.warn({ gid: u.gid, code: u.code }, 'a direct message sealed to this peer does not open; kept as relayed, not shown');
     stored.forEach((m, i) => {
       if (!m) return;
       this.stats.stored++;
@@ -570,6 +575,36 @@ export class PeerNode extends EventEmitter implements LinkHost {
     if (m.key && this.store.db.open) this.store.nameOf(m.username, m.key, this.now() / 1000, false);
     for (const l of this.links.values()) l.offer(m);
     this.emit('message', m, { missed: ev.origin === 'mesh-sync', own: ev.origin === 'ui' });
+  }
+
+  /**
+   * Where a DM to `username` is sealed (docs/protocol-peers.md, "Sealed direct messages"): the
+   * key the name is bound to here. A name not bound yet is bound now (trust on first use) to
+   * the peer that vouches for it as a local user: this peer itself, or a linked peer whose
+   * proved hello or peer-users lists it. Null: nobody with that name has been seen with a key,
+   * and the DM is refused (never sent in clear, never held).
+   */
+  dmTarget(username: string): SealTarget | null {
+    const known = this.store.sealTargetOf(username);
+    if (known) return known;
+    const now = this.now() / 1000;
+    let key: Buffer | null = null;
+    if (this.localUsers().some((u) => u.username === username)) key = this.identity.signPublic;
+    else {
+      // The lowest peer id first: every peer that picks among the same links picks the same one.
+      const ids = [...this.links.keys()].sort();
+      const link = ids.map((id) => this.links.get(id)!).find((l) => l.remoteKey && l.users.some((u) => u.username === username));
+      key = link?.remoteKey ?? null;
+    }
+    // Bound already to a key whose X25519 key is unknown: never re-bound behind the user's back.
+    if (key === null || this.store.nameOf(username, key, now, false).bound === false) return null;
+    return this.store.sealTargetOf(username);
+  }
+
+  /** Why a DM to `username` cannot be sent now (null: it can be sealed). */
+  dmRefusal(username: string): string | null {
+    if (this.dmTarget(username)) return null;
+    return `${username} has no known key yet, so a direct message to them cannot be sealed: wait until their peer has been seen (they are online or have written), then send it again`;
   }
 
   /** Stores a message of this peer's own user; resolves once it is durable (then it spreads). */

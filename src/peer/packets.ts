@@ -8,6 +8,7 @@ import { checkName } from '../protocol/packets.js';
 import { DEFAULT_ROOM, type Limits } from '../protocol/limits.js';
 import { fromB64url } from './canonical.js';
 import { CHALLENGE_BYTES, KEY_BYTES, SIGNATURE_BYTES, peerIdOf } from './identity.js';
+import { sealedSize } from './seal.js';
 
 /** 2: hellos carry keys and a challenge, answered by `peer-auth` (docs/protocol-peers.md). */
 export const PEER_PROTOCOL_VERSION = 2;
@@ -54,11 +55,19 @@ export interface PeerMessagePacket {
   seq: number;
   uid: string | null;
   username: string;
+  /** Null in a sealed DM (inside the box). */
   subject: string | null;
-  content: string;
+  /** Null in a sealed DM (inside the box). */
+  content: string | null;
   room: string;
   to: string | null;
   timestamp: number;
+  /**
+   * A sealed direct message (docs/protocol-peers.md, "Sealed direct messages"): the recipient
+   * peer's id and the box; null in a room message. A DM is always sealed.
+   */
+  to_peer: string | null;
+  box: Buffer | null;
   /** The origin's Ed25519 key (its hash is `origin`), its signature, and its X25519 key. */
   key: Buffer;
   sig: Buffer;
@@ -176,20 +185,36 @@ export function parsePeerPacket(o: Record<string, unknown>, limits: Limits): Pee
       if (typeof o.gid !== 'string' || !GID.test(o.gid)) throw bad('gid', 'must be 1 to 100 letters, digits or "-_:."');
       const seq = seqOf(o.seq, 'seq');
       if (seq < 1) throw bad('seq', 'starts at 1');
-      const content = o.content;
-      if (typeof content !== 'string' || content.length === 0) throw bad('content', 'must be a non-empty string');
-      // Not text (it cannot be written as UTF-8): refused, never stored and relayed.
-      if (LONE_SURROGATE.test(content)) throw bad('content', 'has a lone surrogate (not Unicode text)');
-      if (Buffer.byteLength(content, 'utf8') > limits.maxContentBytes) throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`);
+      const to = o.to === undefined || o.to === null || o.to === '' ? null : checkName(o.to, 'to', limits.maxNameLength);
+      const sealed = o.box !== undefined && o.box !== null;
+      // A DM travels sealed only: one in clear (as peers wrote before sealing) is refused, so
+      // no peer stores or relays other people's DMs readable.
+      if (to !== null && !sealed) throw bad('box', 'a direct message must be sealed (box and to_peer)');
+      if (to === null && sealed) throw bad('to', 'a sealed message names its recipient');
+      let content: string | null = null;
+      let box: Buffer | null = null;
+      if (sealed) {
+        if ((o.content !== undefined && o.content !== null) || (o.subject !== undefined && o.subject !== null)) throw bad('content', 'a sealed message carries its content and subject in the box only');
+        box = b64(o.box, 'box');
+        // The largest box the content and subject limits allow (two readers and two spare slots).
+        if (box.length > sealedSize(limits.maxContentBytes + 4 * limits.maxSubjectLength, 4)) throw new ProtocolError('too_large', `box is over the content limit of ${limits.maxContentBytes} bytes`);
+      } else {
+        const c = o.content;
+        if (typeof c !== 'string' || c.length === 0) throw bad('content', 'must be a non-empty string');
+        // Not text (it cannot be written as UTF-8): refused, never stored and relayed.
+        if (LONE_SURROGATE.test(c)) throw bad('content', 'has a lone surrogate (not Unicode text)');
+        if (Buffer.byteLength(c, 'utf8') > limits.maxContentBytes) throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`);
+        content = c;
+      }
       const ts = o.timestamp;
       if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw bad('timestamp', 'must be Unix seconds');
       const uid = o.uid === undefined || o.uid === null ? null : checkName(o.uid, 'uid', limits.maxUidLength);
-      const to = o.to === undefined || o.to === null || o.to === '' ? null : checkName(o.to, 'to', limits.maxNameLength);
       const room = o.room === undefined || o.room === null || o.room === '' ? DEFAULT_ROOM : checkName(o.room, 'room', limits.maxRoomLength);
       return {
         type: 'peer-message', gid: o.gid, origin: peerId(o.origin, 'origin'), seq, uid,
         username: checkName(o.username, 'username', limits.maxNameLength),
-        subject: optText(o, 'subject', limits.maxSubjectLength), content, room, to, timestamp: ts,
+        subject: sealed ? null : optText(o, 'subject', limits.maxSubjectLength), content, room, to, timestamp: ts,
+        to_peer: sealed ? peerId(o.to_peer, 'to_peer') : null, box,
         ...signature(o),
       };
     }

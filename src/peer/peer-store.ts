@@ -19,7 +19,8 @@ import { SqliteStoreBase, openStoreDb } from '../store/sqlite-base.js';
 import type { AppendResult, MessageStore, NewMessage, StoredMessage, Synchronous } from '../store/types.js';
 import { MAX_SEQ, type HaveMap, type PeerMessagePacket } from './packets.js';
 import type { SignedFields } from './canonical.js';
-import { displayName, messageLink, parseSafetyNumber, safetyNumber, shortFingerprint, signMessage, type PeerIdentity } from './identity.js';
+import { displayName, messageLink, parseSafetyNumber, peerIdOf, safetyNumber, shortFingerprint, signMessage, type PeerIdentity } from './identity.js';
+import { openDm, sealDm, type DmHeader } from './seal.js';
 
 /** A stored message with its mesh identity. */
 export interface PeerStoredMessage extends StoredMessage {
@@ -35,13 +36,34 @@ export interface PeerStoredMessage extends StoredMessage {
   boxKey?: Buffer | null;
   /** The link hash of the origin's previous message (null for seq 1 and unsigned rows). */
   prev?: Buffer | null;
+  /**
+   * A sealed direct message (docs/protocol-peers.md, "Sealed direct messages"): the box as
+   * signed and relayed, the recipient's peer id, and whether this peer opened it (it is the
+   * sender or the recipient). Opened: `subject` and `content` hold the plaintext, kept apart
+   * from the relayed row (table dm_plain). Not opened (a relay): `content` is a placeholder.
+   */
+  box?: Buffer | null;
+  toPeer?: string | null;
+  opened?: boolean;
 }
 
-/** The fields an origin signs for a stored or received message (the sealed parts are unused yet). */
-export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string; timestamp: number }, boxKey: Buffer | null, prev: Buffer | null = null): SignedFields {
-  // As the receiver's parser gives them: an empty subject or recipient travels as null.
-  return { gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null, subject: m.subject || null, content: m.content, timestamp: m.timestamp, prev, box_key: boxKey, to_peer: null, box: null };
+/** What a relay shows in place of a sealed DM it cannot read (never the ciphertext). */
+export const SEALED_PLACEHOLDER = '(a sealed direct message; only its sender and recipient can read it)';
+
+/** The fields an origin signs for a stored or received message. */
+export function signedFieldsOf(m: { gid: string; origin: string; seq: number; uid: string | null; username: string; room: string; to: string | null; subject: string | null; content: string | null; timestamp: number; box?: Buffer | null; toPeer?: string | null }, boxKey: Buffer | null, prev: Buffer | null = null): SignedFields {
+  // As the receiver's parser gives them: an empty subject or recipient travels as null. A sealed
+  // DM signs its box, and null for subject and content (they are inside the box).
+  const box = m.box ?? null;
+  return {
+    gid: m.gid, origin: m.origin, seq: m.seq, uid: m.uid, username: m.username, room: m.room, to: m.to || null,
+    subject: box ? null : m.subject || null, content: box ? null : m.content, timestamp: m.timestamp,
+    prev, box_key: boxKey, to_peer: box ? m.toPeer ?? null : null, box,
+  };
 }
+
+/** Where a DM to a name goes: the key the name is bound to, its peer id and its X25519 key. */
+export interface SealTarget { key: Buffer; peerId: string; boxKey: Buffer }
 
 /** What to do with a message that arrived from another peer. */
 export type Verdict = 'new' | 'duplicate' | 'gap';
@@ -83,18 +105,37 @@ const MIGRATIONS: string[] = [
      bound INTEGER NOT NULL DEFAULT 0, noticed INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (username, key));
    CREATE UNIQUE INDEX name_keys_bound ON name_keys(username) WHERE bound = 1;`,
+  // Sealed DMs (issue 10): the relayed row keeps the box as signed (content '', subject NULL),
+  // byte for byte what is forwarded and verified; the two ends keep the opened plaintext apart,
+  // in dm_plain. origin_keys: each origin's X25519 key (from its proved hello or its signed
+  // messages), to seal DMs to the peer a name is bound to.
+  `ALTER TABLE messages ADD COLUMN box BLOB;
+   ALTER TABLE messages ADD COLUMN to_peer TEXT;
+   CREATE TABLE dm_plain (id INTEGER PRIMARY KEY, subject TEXT, content TEXT NOT NULL);
+   CREATE TABLE origin_keys (origin TEXT PRIMARY KEY, key BLOB NOT NULL, box_key BLOB NOT NULL, seen REAL NOT NULL);`,
 ];
 
-const COLUMNS = 'id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key, prev';
+// The opened plaintext of a sealed DM comes from dm_plain (one index look-up, sealed rows only).
+const COLUMNS = `id, gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, sig, skey, box_key, prev, box, to_peer,
+  CASE WHEN box IS NULL THEN NULL ELSE (SELECT json_array(p.subject, p.content) FROM dm_plain p WHERE p.id = messages.id) END AS plain`;
 
 interface Row {
   id: number; gid: string; origin: string; seq: number; uid: string | null; username: string; room: string;
   recipient: string | null; subject: string | null; content: string; ts: number; remote: string | null;
   sig: Buffer | null; skey: Buffer | null; box_key: Buffer | null; prev: Buffer | null;
+  box: Buffer | null; to_peer: string | null; plain: string | null;
 }
 
 function fromRow(r: Row): PeerStoredMessage {
-  return { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key, prev: r.prev };
+  const m: PeerStoredMessage = { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key, prev: r.prev };
+  if (r.box === null) return m;
+  const [subject, content] = r.plain === null ? [null, null] : (JSON.parse(r.plain) as [string | null, string]);
+  return { ...m, box: r.box, toPeer: r.to_peer, opened: content !== null, subject, content: content ?? SEALED_PLACEHOLDER };
+}
+
+/** The header a DM's box is bound to (seal.ts): the signed fields that say who wrote to whom. */
+function dmHeader(m: { gid: string; origin: string; username: string; to: string | null }, toPeer: string): DmHeader {
+  return { gid: m.gid, origin: m.origin, username: m.username, to: m.to ?? '', to_peer: toPeer };
 }
 
 /** 16 hex digits: short enough to read in logs, wide enough never to collide on a LAN. */
@@ -102,7 +143,7 @@ export function randomPeerId(): string {
   return randomBytes(8).toString('hex');
 }
 
-type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null; prev: Buffer | null };
+type RemoteRow = NewMessage & { gid: string; origin: string; seq: number; via: string | null; sig: Buffer | null; key: Buffer | null; boxKey: Buffer | null; prev: Buffer | null; box: Buffer | null; toPeer: string | null };
 
 export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implements MessageStore {
   readonly peerId: string;
@@ -148,8 +189,15 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     }
     this.s = {
       insert: db.prepare(
-        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key, prev)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+        `INSERT INTO messages (gid, origin, seq, uid, username, room, recipient, subject, content, ts, remote, via, sig, skey, box_key, prev, box, to_peer)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      ),
+      insertPlain: db.prepare(`INSERT OR REPLACE INTO dm_plain (id, subject, content) VALUES (?, ?, ?)`),
+      boundKey: db.prepare(`SELECT key FROM name_keys WHERE username = ? AND bound = 1`).pluck(),
+      boxKeyOf: db.prepare(`SELECT box_key FROM origin_keys WHERE origin = ?`).pluck(),
+      setOriginKey: db.prepare(
+        `INSERT INTO origin_keys (origin, key, box_key, seen) VALUES (?, ?, ?, ?)
+         ON CONFLICT (origin) DO UPDATE SET box_key = excluded.box_key, seen = excluded.seen WHERE box_key != excluded.box_key`,
       ),
       byUid: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE origin = ? AND username = ? AND uid = ?`),
       after: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`),
@@ -163,6 +211,9 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
          ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq)`,
       ),
       prune: db.prepare(`DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE origin != @self ORDER BY id LIMIT @n)`),
+      // The opened plaintext of a row goes with it (before it, while the rows still say which).
+      prunePlain: db.prepare(`DELETE FROM dm_plain WHERE id IN (SELECT id FROM messages WHERE origin != @self ORDER BY id LIMIT @n)`),
+      purgePlain: db.prepare(`DELETE FROM dm_plain WHERE id IN (SELECT id FROM messages WHERE origin = ? AND seq > ?)`),
       sentByOrigin: db.prepare(`SELECT COUNT(*) FROM messages WHERE origin = ? AND seq > ? AND via = ?`).pluck(),
       purge: db.prepare(`DELETE FROM messages WHERE origin = ? AND seq > ?`),
       clampPruned: db.prepare(`UPDATE pruned_have SET seq = ? WHERE origin = ? AND seq > ?`),
@@ -170,18 +221,24 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     };
     this.insertTx = db.transaction((batch: RemoteRow[]) =>
       batch.map((m) => {
-        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey, m.prev) as { id: number } | undefined;
+        // A relayed sealed DM is stored as signed: content '' and subject NULL beside its box.
+        const row = this.s.insert.get(m.gid, m.origin, m.seq, m.uid, m.username, m.room, m.to, m.box ? null : m.subject, m.box ? '' : m.content, m.timestamp, m.remote ?? null, m.via, m.sig, m.key, m.boxKey, m.prev, m.box, m.toPeer) as { id: number } | undefined;
         if (!row) return null;
+        // Its X25519 key, vouched for by the signature: DMs to its users are sealed to it.
+        if (m.key && m.boxKey) this.s.setOriginKey.run(m.origin, m.key, m.boxKey, m.timestamp);
         const { via: _via, ...message } = m;
-        return { ...message, remote: m.remote ?? null, id: row.id };
+        const stored: PeerStoredMessage = { ...message, remote: m.remote ?? null, id: row.id };
+        return m.box ? this.openStored(stored, m.box, m.toPeer!) : stored;
       }),
     );
     this.pruneTx = db.transaction((n: number) => {
       this.s.rememberPruned.run({ self: this.peerId, n });
+      this.s.prunePlain.run({ self: this.peerId, n });
       return this.s.prune.run({ self: this.peerId, n }).changes;
     });
     this.purgeTx = db.transaction((origin: string, above: number) => {
       this.s.clampPruned.run(above, origin, above);
+      this.s.purgePlain.run(origin, above);
       return this.s.purge.run(origin, above).changes;
     });
     // One by one inside the transaction, so a uid repeated within the batch finds its first copy.
@@ -201,19 +258,33 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
         const gid = this.identity ? `${this.peerId}:${seq}` : randomUUID();
         let sig: Buffer | null = null;
         const boxKey = this.identity?.boxPublic ?? null;
+        // A DM is sealed to the peer its recipient's name is bound to, and to this peer (seal.ts);
+        // without a known key it is refused before it gets here (PeerNode.dmTarget).
+        let box: Buffer | null = null;
+        let toPeer: string | null = null;
+        if (this.identity && m.to) {
+          const target = this.sealTargetOf(m.to);
+          if (!target) throw new Error(`${m.to} has no known key: a direct message to them cannot be sealed`);
+          toPeer = target.peerId;
+          const sealed = sealDm(dmHeader({ gid, origin: this.peerId, username: m.username, to: m.to }, toPeer), { subject: m.subject || null, content: m.content }, [target.boxKey, this.identity.boxPublic]);
+          if (!sealed.ok) throw new Error(`cannot seal message ${seq}: ${sealed.message}`);
+          box = sealed.value;
+        }
         // Each message names the link hash of the one before it, so a receiver checks one
         // signature per run of this origin's messages (verifyBatch), and a fork shows.
         const prev = this.identity && seq > 1 ? lastLink : null;
         if (this.identity) {
-          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq }, boxKey, prev));
+          const signed = signMessage(this.identity, signedFieldsOf({ ...m, gid, origin: this.peerId, seq, box, toPeer }, boxKey, prev));
           if (!signed.ok) throw new Error(`cannot sign message ${seq}: ${signed.message}`);
           sig = signed.value.sig;
           lastLink = signed.value.link;
         }
         const key = this.identity?.signPublic ?? null;
-        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, m.subject, m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey, prev) as { id: number } | undefined;
+        const row = this.s.insert.get(gid, this.peerId, seq, m.uid, m.username, m.room, m.to, box ? null : m.subject, box ? '' : m.content, m.timestamp, m.remote ?? null, null, sig, key, boxKey, prev, box, toPeer) as { id: number } | undefined;
         if (!row) throw new Error(`sequence ${seq} of this peer is taken: the store is inconsistent`);
-        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey, prev };
+        // The sender keeps what it wrote in clear, apart from the relayed row (dm_plain).
+        if (box) this.s.insertPlain.run(row.id, m.subject, m.content);
+        const stored: PeerStoredMessage = { ...m, remote: m.remote ?? null, id: row.id, gid, origin: this.peerId, seq, sig, key, boxKey, prev, ...(box ? { box, toPeer, opened: true } : {}) };
         return { message: stored, duplicate: false };
       });
       // Only after the statements succeeded: a rolled-back batch must not move the counter.
@@ -281,6 +352,62 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
     return { ok: true, message: `${username} is now ${displayName(username, match)} (safety number ${safetyNumber(match)}); other keys with that name are shown as name#tag` };
   }
 
+  // ---- sealed direct messages ------------------------------------------------------------
+  /**
+   * Where a DM to `username` is sealed (docs/protocol-peers.md, "Sealed direct messages"): the
+   * key the name is bound to here, with that origin's X25519 key. Null: no key is bound to the
+   * name, or its X25519 key was never seen (nothing to seal to).
+   */
+  sealTargetOf(username: string): SealTarget | null {
+    const key = this.s.boundKey.get(username) as Buffer | undefined;
+    if (!key) return null;
+    const peerId = peerIdOf(key);
+    if (this.identity && peerId === this.peerId) return { key, peerId, boxKey: this.identity.boxPublic };
+    const boxKey = this.s.boxKeyOf.get(peerId) as Buffer | undefined;
+    return boxKey ? { key, peerId, boxKey } : null;
+  }
+
+  /** Remembers an origin's X25519 key (from its proved hello): DMs can be sealed to it at once. */
+  rememberBoxKey(key: Buffer, boxKey: Buffer, now: number): void {
+    this.s.setOriginKey.run(peerIdOf(key), key, boxKey, now);
+  }
+
+  /**
+   * A sealed DM just stored: this peer opens it when it is one of the two ends (the recipient,
+   * or the sender getting its own message back) and keeps the plaintext apart (dm_plain), so
+   * the relayed row stays as signed. Anyone else, or a box that does not open, keeps the
+   * placeholder: shown to nobody as a message.
+   */
+  private openStored(m: PeerStoredMessage, box: Buffer, toPeer: string): PeerStoredMessage {
+    const sealed = { ...m, box, toPeer, opened: false, subject: null, content: SEALED_PLACEHOLDER };
+    if (!this.identity || (toPeer !== this.peerId && m.origin !== this.peerId)) return sealed;
+    const body = openDm(dmHeader(m, toPeer), box, this.identity);
+    if (!body.ok) {
+      this.unopened.push({ gid: m.gid, code: body.code });
+      return sealed;
+    }
+    this.s.insertPlain.run(m.id, body.value.subject, body.value.content);
+    return { ...sealed, opened: true, subject: body.value.subject, content: body.value.content };
+  }
+
+  /** DMs addressed to this peer whose box did not open since the last call (for the log). */
+  takeUnopened(): Array<{ gid: string; code: string }> {
+    const out = this.unopened;
+    this.unopened = [];
+    return out;
+  }
+
+  private unopened: Array<{ gid: string; code: string }> = [];
+
+  /**
+   * The direct messages this peer can read, as it shows them (plaintext), oldest first: those
+   * it sent and those sealed to it. Tests read what a peer shows through this.
+   */
+  openedDirect(limit = 1000): PeerStoredMessage[] {
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT id FROM dm_plain ORDER BY id DESC LIMIT ?) ORDER BY id`).all(limit) as Row[];
+    return rows.map(fromRow);
+  }
+
   // ---- the mesh -------------------------------------------------------------------------
   /** The have map: per origin, the highest sequence held with nothing missing below it. */
   have(): HaveMap {
@@ -328,7 +455,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * `via`: the peer id of the link each came from.
    */
   insertRemote(batch: Array<PeerMessagePacket & { via?: string | null }>): Array<PeerStoredMessage | null> {
-    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content, timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null, prev: p.prev ?? null })));
+    const out = this.insertTx(batch.map((p) => ({ gid: p.gid, origin: p.origin, seq: p.seq, uid: p.uid, username: p.username, room: p.room, to: p.to, subject: p.subject, content: p.content ?? '', timestamp: p.timestamp, remote: null, via: p.via ?? null, sig: p.sig ?? null, key: p.key ?? null, boxKey: p.box_key ?? null, prev: p.prev ?? null, box: p.box ?? null, toPeer: p.to_peer ?? null })));
     for (const m of out) if (m) this.rows++;
     this.pruneIfFull();
     return out;

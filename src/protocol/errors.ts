@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   bad_proof: 'broadcast mode: the peer could not prove it holds the key of its hello',
   wrong_network: 'broadcast mode: the peer does not know the same network key',
   bad_signature: 'broadcast mode: the message is unsigned, or its signature does not verify for its origin',
+  no_key: 'broadcast mode: the recipient\'s name is bound to no known key yet, so the direct message cannot be sealed; it was not stored',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -28,6 +28,8 @@ export interface ServerContext {
   readonly nodeId: string;
   /** Names, accounts and logins (src/auth): who a hello logs in as, who may receive a DM. */
   readonly auth: AuthGate<Session>;
+  /** A reason to refuse a DM to a name (`no_key`: a broadcast peer has no key to seal it to), or null. */
+  readonly directCheck: ((to: string) => string | null) | null;
   now(): number;
   readonly trace: TraceSink | null;
   /** Records that a user's client provably holds every message up to `id` (the catch-up cursor). */

@@ -54,6 +54,11 @@ export interface ServerDeps {
    * everyone is a guest and only the name rules apply. The server closes the gate, not its store.
    */
   auth?: AuthGate<Session>;
+  /**
+   * Whether a direct message to a name may be stored (a broadcast peer seals DMs and refuses
+   * one it has no key for): a reason to refuse it with `no_key`, or null. Absent: always.
+   */
+  directCheck?: (to: string) => string | null;
 }
 
 /** Refusals and descriptor trouble are logged once per this window, with a count. */
@@ -122,6 +127,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     nodeId,
     now,
     auth,
+    directCheck: deps.directCheck ?? null,
     trace: deps.trace ?? null,
     markDelivered(username, id) {
       cursors.mark(username, id);

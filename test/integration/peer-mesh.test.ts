@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { PeerBackend } from '../../src/peer/backend.js';
 import type { PeerStoredMessage } from '../../src/peer/peer-store.js';
+import { shortFingerprint } from '../../src/peer/identity.js';
 import { TestMesh, hello, msg, post, rawPeer, until, idOf } from '../helpers/peer-nodes.js';
 
 const mesh = new TestMesh();
@@ -141,7 +142,8 @@ test('the ChatBackend: send, acked, messages from others, /who, /peers', async (
   await until(() => bb.peers().length === 1, 5000, 'peers');
   assert.equal(bb.peers()[0]!.name, 'ui-a');
   await until(() => bb.peers()[0]!.users.includes('ui-a'), 5000, 'users behind the peer');
-  assert.deepEqual(await bb.who('lobby'), ['ui-a', 'ui-b']);
+  // Each with the short fingerprint of the key that vouches for them.
+  assert.deepEqual(await bb.who('lobby'), [`ui-a#${shortFingerprint(a.identity.signPublic)}`, `ui-b#${shortFingerprint(b.identity.signPublic)}`]);
   const acked = once(ba, 'acked');
   const uid = ba.send({ content: 'hello from the UI', room: 'lobby' });
   const [ackUid] = await acked;

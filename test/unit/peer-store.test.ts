@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PeerStore } from '../../src/peer/peer-store.js';
 import type { PeerMessagePacket } from '../../src/peer/packets.js';
 
-const pm = (origin: string, seq: number): PeerMessagePacket => ({ type: 'peer-message', gid: `${origin}:${seq}`, origin, seq, uid: null, username: 'u', subject: null, content: `c${seq}`, room: 'lobby', to: null, timestamp: seq, key: Buffer.alloc(32), sig: Buffer.alloc(64), box_key: null, prev: null });
+const pm = (origin: string, seq: number): PeerMessagePacket => ({ type: 'peer-message', gid: `${origin}:${seq}`, origin, seq, uid: null, username: 'u', subject: null, content: `c${seq}`, room: 'lobby', to: null, timestamp: seq, key: Buffer.alloc(32), sig: Buffer.alloc(64), box_key: null, prev: null, to_peer: null, box: null });
 const local = (content: string, uid: string | null = null) => ({ uid, username: 'me', room: 'lobby', to: null, subject: null, content, timestamp: 1 });
 
 test('per origin: the next sequence is new, one at or below is a duplicate, one beyond is a gap', () => {

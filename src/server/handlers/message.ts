@@ -39,6 +39,10 @@ function accept(ctx: ServerContext, s: Session, p: SendPacket | SeedPacket, room
       throw err instanceof ProtocolError ? new ProtocolError(err.code, err.message, opt) : err;
     }
   }
+  if (recipient !== null && ctx.directCheck) {
+    const why = ctx.directCheck(recipient.name);
+    if (why !== null) throw new ProtocolError('no_key', why, opt);
+  }
   if (!s.bucket.take()) throw new ProtocolError('rate_limited', `more than ${ctx.opts.ratePerSecond} messages a second; not stored, send it again later`, opt);
   const msg: NewMessage = {
     uid, username: s.username!, room, to: recipient?.name ?? null, subject: p.subject, content: p.content, timestamp: ctx.now() / 1000, remote: s.conn.remote,
