@@ -173,10 +173,10 @@ export class LineClient {
     await this.got.wait((j) => j.type === 'synced', timeoutMs, `${this.username} synced`);
   }
 
-  /** Posts a message and waits for its ack (stored by the peer). */
-  async say(content: string, timeoutMs = 10_000): Promise<void> {
+  /** Posts a message (`to`: a direct message) and waits for its ack (stored by the peer). */
+  async say(content: string, timeoutMs = 10_000, to?: string): Promise<void> {
     const uid = `${this.username}-${++this.n}`;
-    this.writeLine(JSON.stringify({ type: 'message', uid, content }));
+    this.writeLine(JSON.stringify({ type: 'message', uid, content, ...(to === undefined ? {} : { to }) }));
     const ack = await this.got.wait((j) => (j.type === 'ack' || j.type === 'error') && j.uid === uid, timeoutMs, `ack of ${uid}`);
     if (ack.type === 'error') throw new Error(`${uid} refused: ${ack.code} ${ack.message}`);
   }
@@ -228,9 +228,12 @@ export class RogueProc {
     return j;
   }
 
-  /** Links as fake peer `label` to HOST:PORT (hello proved, caught up); resolves with its peer id. */
-  async link(conn: string, host: string, port: number, label: string, timeoutMs = 15_000): Promise<string> {
-    this.command({ op: 'link', conn, host, port, label });
+  /**
+   * Links as fake peer `label` to HOST:PORT (hello proved, caught up; `net`: the network secret
+   * it knows); resolves with its peer id.
+   */
+  async link(conn: string, host: string, port: number, label: string, net?: string, timeoutMs = 15_000): Promise<string> {
+    this.command({ op: 'link', conn, host, port, label, ...(net === undefined ? {} : { net }) });
     const open = await this.opened(conn, timeoutMs);
     await this.waitLine(conn, (l) => l.type === 'peer-synced', timeoutMs, 'caught up');
     return open.self as string;

@@ -5,7 +5,8 @@
  *
  * Commands, one JSON object a line on stdin:
  *   {"op":"link","conn":C,"host":H,"port":P,"label":L}  connect, say a hello proving the key of
- *       label L (made here, never leaves this process), be caught up; `have` optional
+ *       label L (made here, never leaves this process), be caught up; optional: `have`, and
+ *       `net`, the network secret it knows (a rogue of that class)
  *   {"op":"open","conn":C,"host":H,"port":P}            connect and say nothing (the test speaks)
  *   {"op":"send","conn":C,"packet":{...}}                 one line, as it is
  *   {"op":"close","conn":C}
@@ -16,16 +17,19 @@
  *   {"ev":"fail","op":..,"message":..}     a command that could not be carried out
  */
 import { createInterface } from 'node:readline';
+import { deriveNetworkKey } from '../../src/peer/identity.js';
 import { hello, idOf, rawPeer, type RawPeer } from './fake-peer.js';
 
-interface Command { op: string; conn: string; host?: string; port?: number; label?: string; have?: Record<string, number>; packet?: object }
+interface Command { op: string; conn: string; host?: string; port?: number; label?: string; have?: Record<string, number>; net?: string; packet?: object }
 
 const conns = new Map<string, RawPeer>();
 const report = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
 async function run(c: Command): Promise<void> {
   if (c.op === 'link' || c.op === 'open') {
-    const r = await rawPeer(c.port!, null, {
+    const k = c.net === undefined ? null : deriveNetworkKey(c.net);
+    if (k && !k.ok) throw new Error(k.message);
+    const r = await rawPeer(c.port!, k ? k.value : null, {
       host: c.host!,
       onLine: (line) => {
         report({ ev: 'line', conn: c.conn, line });

@@ -1,17 +1,22 @@
 /**
  * Broadcast mode you can trust (issue 10) across real hosts: peer processes in network
  * namespaces on Linux bridges, finding each other by mDNS (as peer-netns.test.ts), with a rogue
- * host on the LAN (test/helpers/rogue-peer.ts), meshes with network keys side by side, and a
- * second "alice" with another key, seen in a real terminal (tmux). The loopback versions of
- * these are in peer-trust.test.ts.
+ * host on the LAN (test/helpers/rogue-peer.ts), two meshes with different network keys, a
+ * second "alice" with another key seen in a real terminal (tmux), and sealed direct messages
+ * relayed across LANs. The loopback versions are in peer-trust.test.ts and peer-seal.test.ts.
  *
- * One LAN (bridge 0) holds every host; sam's peer is on a second LAN (bridge 1) that only the
- * rogue shares, so the rogue holds real signed messages the mesh has never seen.
+ * Three LANs, one Lab for every test (each peer process costs seconds of CPU to start):
+ *   bridge 0, no network key:  alice (a), bob (b), carol (c), uma in a terminal (u)
+ *   bridge 1, network key KEY: sam (s), rob (rb)
+ *   bridge 2, network key KEY: rob (rb), cid (rc), later the newcomer nan (rn)
+ * kai (k, another key) is on bridges 0 and 2 and dials cid by hand; the rogue (r) is on
+ * bridges 0 and 1 and knows KEY, so it holds real signed messages of sam the mesh of bridge 0
+ * has never seen.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toB64url } from '../../src/peer/canonical.js';
@@ -30,27 +35,23 @@ if (noTmux) console.log(`# skipping the reused-name test in a terminal: ${noTmux
 const ALL = { LAB93_MDNS_INTERFACES: 'all' };
 const PORT = 5190;
 const KEY = 'maple river seven';
-// Generous: two loaded cores start ten Node processes at once (45 s seen at a load of 20).
-const START = 120_000;
+// Generous: two loaded cores start ten Node processes at once (75 s seen at a load of 20).
+const START = 150_000;
 const SLOW = 60_000;
 
-interface HostSpec { n: number; user: string; args: string[] }
-/** Hosts on bridge 0 (10.93.0.n), the name of their peer's user, and extra peer arguments. */
-const HOSTS = {
-  a: { n: 1, user: 'alice', args: [] },
-  b: { n: 2, user: 'bob', args: [] },
-  c: { n: 3, user: 'carol', args: [] },
-  // The second alice: another peer, another key, the same name.
-  a2: { n: 21, user: 'alice', args: [] },
-  // Two peers of one mesh (one gets the key from the environment), one of another mesh that
-  // even dials a peer of the first by hand.
-  k1: { n: 11, user: 'kim', args: ['--network-key', KEY] },
-  k2: { n: 12, user: 'ken', args: [] },
-  k3: { n: 13, user: 'kai', args: ['--network-key', 'other class words', '--peer', `10.93.0.11:${PORT}`] },
-} satisfies Record<string, HostSpec>;
-type HostName = keyof typeof HOSTS;
-const MESH: HostName[] = ['a', 'b', 'c'];
-const addr = (h: HostName): string => `10.93.0.${HOSTS[h].n}`;
+/** The peers: host, its number n (10.93.<bridge>.n), bridges, its user, arguments, environment. */
+const PEERS: Array<[host: string, n: number, bridges: number[], user: string, args: string[], env: Record<string, string>]> = [
+  ['a', 1, [0], 'alice', [], {}],
+  ['b', 2, [0], 'bob', [], {}],
+  ['c', 3, [0], 'carol', [], {}],
+  ['s', 1, [1], 'sam', ['--network-key', KEY], {}],
+  ['rb', 2, [1, 2], 'rob', ['--network-key', KEY], {}],
+  ['rc', 3, [2], 'cid', [], { LAB93_NETWORK_KEY: KEY }],
+  ['k', 13, [0, 2], 'kai', ['--network-key', 'other class words', '--peer', `10.93.2.3:${PORT}`], {}],
+];
+const MESH = ['a', 'b', 'c'];
+const USER = Object.fromEntries(PEERS.map(([h, , , user]) => [h, user]));
+const addr = (h: string): string => `10.93.0.${PEERS.find((p) => p[0] === h)![1]}`;
 
 describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, () => {
   let lab: Lab;
@@ -59,31 +60,36 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
   const fingerprints = new Map<string, string>();
   const clients = new Map<string, LineClient>();
   let rogue: RogueProc;
+  /** The rogue's peer id (it proves one key on all its links). */
+  let rid = '';
   let ui: Tmux | null = null;
   let uiDir = '';
 
   const peer = (h: string): PeerProc => peers.get(h)!;
   const id = (h: string): string => ids.get(h)!;
+  /** A repeater-mode client of the peer on host `h`, logged in as `user`. */
   const client = async (h: string, user: string): Promise<LineClient> => {
     const c = new LineClient(user, PORT, lab.exec(h, []));
-    clients.set(h, c);
+    clients.set(`${h}:${user}`, c);
     await c.hello(SLOW);
     return c;
   };
+  const start = async (h: string, p: PeerProc): Promise<void> => {
+    peers.set(h, p);
+    ids.set(h, (await p.ready(START)).peer);
+    fingerprints.set(h, (await p.log.wait((l) => l.msg === 'ready', START, `${h} ready`)).fingerprint as string);
+  };
+  const linkedTo = (h: string): string[] => peer(h).log.lines.filter((l) => l.msg === 'peer link up').map((l) => l.peer as string);
+  const found = (h: string, of: string): boolean => peer(h).log.lines.some((l) => l.msg === 'discovery: found' && l.peer === id(of));
 
   before(async () => {
     lab = new Lab();
-    lab.addBridge();
-    lab.addBridge();
-    for (const [h, o] of Object.entries(HOSTS)) lab.addHost(h, o.n, [0]);
-    lab.addHost('s', 1, [1]);
+    for (let i = 0; i < 3; i++) lab.addBridge();
+    for (const [h, n, bridges] of PEERS) lab.addHost(h, n, bridges);
     lab.addHost('r', 9, [0, 1]);
     lab.addHost('u', 22, [0]);
-    for (const [h, o] of Object.entries(HOSTS)) {
-      const env = h === 'k2' ? { ...ALL, LAB93_NETWORK_KEY: KEY } : ALL;
-      peers.set(h, new PeerProc({ name: o.user, prefix: lab.exec(h, []), args: o.args, env }));
-    }
-    peers.set('s', new PeerProc({ name: 'sam', prefix: lab.exec('s', []), env: ALL }));
+    lab.addHost('rn', 4, [2]);
+    const started = PEERS.map(([h, , , user, args, env]) => start(h, new PeerProc({ name: user, prefix: lab.exec(h, []), args, env: { ...ALL, ...env } })));
     rogue = new RogueProc(lab.exec('r', []));
     if (!noTmux) {
       // A real terminal user on the LAN, to see names as people see them.
@@ -91,12 +97,7 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
       ui = new Tmux();
       ui.start(lab.exec('u', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'peer', '--name', 'uma']), { env: { ...ALL, LAB93_DATA_DIR: uiDir, LAB93_WEB: 'off', PATH: process.env.PATH ?? '' }, cwd: new URL('../..', import.meta.url).pathname, width: 140, height: 40 });
     }
-    await Promise.all(
-      [...peers].map(async ([h, p]) => {
-        ids.set(h, (await p.ready(START)).peer);
-        fingerprints.set(h, (await p.log.wait((l) => l.msg === 'ready', START, `${h} ready`)).fingerprint as string);
-      }),
-    );
+    await Promise.all(started);
   });
 
   after(async () => {
@@ -110,11 +111,12 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
   test('a rogue host forges, replays under another origin, alters signed fields, claims a key it does not hold: every peer drops it, and they keep chatting', async () => {
     await Promise.all(MESH.map((h) => peer(h).waitLinked(MESH.filter((x) => x !== h).map(id), SLOW)));
     const [alice, bob, carol, sam] = await Promise.all([client('a', 'alice'), client('b', 'bob'), client('c', 'carol'), client('s', 'sam')]);
-    // The rogue links to every peer of the mesh with a key of its own, and to sam on the other LAN.
-    const rid = await rogue.link('s', '10.93.1.1', PORT, 'rogue');
-    await Promise.all(MESH.map((h) => rogue.link(h, addr(h), PORT, 'rogue')));
-    await sam!.say('sam: relayed as it is');
-    await sam!.say('sam: never shown in the mesh');
+    // The rogue links to every peer of the mesh with a key of its own, and to sam on the other
+    // LAN, whose network key it knows.
+    rid = await rogue.link('s', '10.93.1.1', PORT, 'rogue', KEY, SLOW);
+    await Promise.all(MESH.map((h) => rogue.link(h, addr(h), PORT, 'rogue', undefined, SLOW)));
+    await sam!.say('sam: relayed as it is', SLOW);
+    await sam!.say('sam: never shown in the mesh', SLOW);
     const real = await rogue.waitLine('s', (l) => l.type === 'peer-message' && l.content === 'sam: relayed as it is', SLOW, "sam's first message");
     const real2 = await rogue.waitLine('s', (l) => l.type === 'peer-message' && l.content === 'sam: never shown in the mesh', SLOW, "sam's second message");
     const sid = id('s');
@@ -138,20 +140,18 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
       await Promise.all(MESH.map((h) => rogue.waitCount(h, badSig, i + 1, SLOW, `forgery ${i + 1} refused by ${h}`)));
     }
     // Told in the log at once (then once a minute), on the rogue's link.
-    for (const h of MESH) {
-      await peer(h).log.wait((l) => l.msg === 'peer link: bad_signature' && l.peer === rid, SLOW, `${h} logs the forgery`);
-    }
+    for (const h of MESH) await peer(h).log.wait((l) => l.msg === 'peer link: bad_signature' && l.peer === rid, SLOW, `${h} logs the forgery`);
     await peer('a').log.wait((l) => l.msg === 'peer link: own origin' && l.peer === rid, SLOW, 'a logs the claim of its own origin');
 
     // A hello under another real peer's id and key, without its private key: the proof fails.
-    const linkDowns = (h: HostName, of: string): number => peer(h).log.lines.filter((l) => l.msg === 'peer link down' && l.peer === of).length;
-    for (const [h, victim] of [['a', 'b'], ['b', 'c'], ['c', 'a']] as Array<[HostName, HostName]>) {
+    const linkDowns = (h: string, of: string): number => peer(h).log.lines.filter((l) => l.msg === 'peer link down' && l.peer === of).length;
+    for (const [h, victim] of [['a', 'b'], ['b', 'c'], ['c', 'a']] as Array<[string, string]>) {
       const theirs = rogue.lines(victim).find((l) => l.type === 'peer-hello')!;
       assert.equal(theirs.peer_id, id(victim));
       const downs = linkDowns(h, id(victim));
       const conn = `claim-${h}`;
       await rogue.open(conn, addr(h), PORT);
-      rogue.send(conn, { type: 'peer-hello', peer_id: id(victim), name: HOSTS[victim].user, version: 2, port: null, have: {}, users: [], key: theirs.key, box_key: theirs.box_key, challenge: toB64url(newChallenge()) });
+      rogue.send(conn, { type: 'peer-hello', peer_id: id(victim), name: USER[victim], version: 2, port: null, have: {}, users: [], key: theirs.key, box_key: theirs.box_key, challenge: toB64url(newChallenge()) });
       await rogue.waitLine(conn, (l) => l.type === 'peer-hello', SLOW, `${h} answers the hello`);
       rogue.send(conn, { type: 'peer-auth', sig: toB64url(randomBytes(64)) });
       const err = await rogue.waitLine(conn, (l) => l.type === 'error', SLOW, `${h} refuses the proof`);
@@ -168,8 +168,8 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
     rogue.send('a', real);
     await Promise.all([alice, bob, carol].map((c) => c!.waitFor(['sam: relayed as it is'], SLOW)));
     // And the real peers keep chatting.
-    await alice!.say('alice: after the attack');
-    await carol!.say('carol: after the attack');
+    await alice!.say('alice: after the attack', SLOW);
+    await carol!.say('carol: after the attack', SLOW);
     await bob!.waitFor(['alice: after the attack', 'carol: after the attack'], SLOW);
     await carol!.waitFor(['alice: after the attack'], SLOW);
     await alice!.waitFor(['carol: after the attack'], SLOW);
@@ -192,44 +192,37 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
     }
   });
 
-  test('peers with different network keys on one LAN never link; peers with the same key do, both ways', async () => {
-    const [k1, k2, k3] = [peer('k1'), peer('k2'), peer('k3')];
-    await Promise.all([k1.waitLinked([id('k2')], SLOW), k2.waitLinked([id('k1')], SLOW)]);
-    const found = (h: string, of: string) => peer(h).log.lines.some((l) => l.msg === 'discovery: found' && l.peer === id(of));
-    // Each of the keyed pair found the other by mDNS (no --peer between them).
-    await peer('k1').log.wait(() => found('k1', 'k2') && found('k2', 'k1'), SLOW, 'k1 and k2 to find each other by mDNS');
-    // kai's mesh hears them all on the LAN, and the mesh without a key hears kai's: never dialled.
-    await k3.log.wait(() => found('k3', 'k1') && found('k3', 'k2') && found('k3', 'a'), SLOW, 'kai to hear the others');
-    await peer('a').log.wait(() => found('a', 'k1') && found('a', 'k3'), SLOW, 'a to hear the keyed peers');
-    // Dialled by hand (kai's --peer to kim), the hello MAC refuses the link on one side or both.
+  test('peers with different network keys on one LAN never link; peers with the same key do, both ways, found by mDNS', async () => {
+    const [s, rb, rc, k] = [peer('s'), peer('rb'), peer('rc'), peer('k')];
+    // sam - rob on bridge 1, rob - cid on bridge 2: one key (flag or environment), linked both ways.
+    await Promise.all([rb.waitLinked([id('s'), id('rc')], SLOW), s.waitLinked([id('rb')], SLOW), rc.waitLinked([id('rb')], SLOW)]);
+    await rb.log.wait(() => found('rb', 's') && found('rb', 'rc') && found('s', 'rb') && found('rc', 'rb'), SLOW, 'the keyed peers to find each other by mDNS');
+    // kai (another key) hears both meshes on its two LANs, and they hear kai: never dialled.
+    await k.log.wait(() => found('k', 'rb') && found('k', 'rc') && found('k', 'a'), SLOW, 'kai to hear the others');
+    await peer('a').log.wait(() => found('a', 'k'), SLOW, 'alice\'s peer to hear kai');
+    await rc.log.wait(() => found('rc', 'k'), SLOW, 'cid\'s peer to hear kai');
+    // Dialled by hand (kai's --peer to cid), the hello MAC refuses the link on one side or both.
     await Promise.race([
-      k1.log.wait((l) => l.msg === 'peer link: wrong_network', SLOW, 'kim to refuse kai'),
-      k3.log.wait((l) => l.msg === 'peer link: wrong_network', SLOW, 'kai to refuse kim'),
+      k.log.wait((l) => l.msg === 'peer link: wrong_network', SLOW, 'kai to refuse cid'),
+      rc.log.wait((l) => l.msg === 'peer link: wrong_network', SLOW, 'cid to refuse kai'),
     ]);
-    const linkedTo = (h: string): string[] => peer(h).log.lines.filter((l) => l.msg === 'peer link up').map((l) => l.peer as string);
-    assert.deepEqual(linkedTo('k3'), [], 'kai linked to nobody');
-    for (const h of ['k1', 'k2']) assert.deepEqual(new Set(linkedTo(h)), new Set([id(h === 'k1' ? 'k2' : 'k1')]), `${h} linked to its own mesh only`);
-    for (const h of [...MESH, 'a2']) {
-      const keyed = linkedTo(h).filter((p) => ['k1', 'k2', 'k3'].some((k) => id(k) === p));
-      assert.deepEqual(keyed, [], `${h} (no key) linked to a keyed peer`);
-    }
-    // The keyed mesh carries messages, the others never see them.
-    const kim = await client('k1', 'kim');
-    const ken = await client('k2', 'ken');
-    await kim.say('kim: keyed mesh only');
-    await ken.waitFor(['kim: keyed mesh only'], SLOW);
-    assert.ok(!clients.get('b')!.contents().includes('kim: keyed mesh only'));
+    assert.deepEqual(linkedTo('k'), [], 'kai linked to nobody');
+    const keyed = ['s', 'rb', 'rc', 'k'].map(id);
+    // (The rogue of the first test knows KEY: its link to sam is of that mesh.)
+    for (const h of ['s', 'rb', 'rc']) assert.deepEqual(linkedTo(h).filter((p) => !keyed.includes(p) && p !== rid), [], `${h} linked outside its mesh`);
+    for (const h of ['s', 'rb', 'rc']) assert.ok(!linkedTo(h).includes(id('k')), `${h} linked to kai`);
+    for (const h of MESH) assert.deepEqual(linkedTo(h).filter((p) => keyed.includes(p)), [], `${h} (no key) linked to a keyed peer`);
   });
 
   test('a second alice with another key is shown as another person, with one notice, never merged', { skip: noTmux ?? false }, async () => {
     const t = ui!;
-    // alice's first message (the earlier test) bound "alice" to her key at uma's peer.
+    // alice's first message (the first test) bound "alice" to the key of her peer at uma's.
     await t.waitFor((l) => l.some((x) => /^\d\d:\d\d alice: alice: after the attack$/.test(x)), 'the first alice shown', SLOW);
-    await peer('a2').waitLinked([id('a')], SLOW);
-    const other = await client('a2', 'alice');
-    await other.say('I am alice too');
-    await other.say('really');
-    const tag = `alice#${fingerprints.get('a2')}`;
+    // Another peer (bob's) with a user also called alice.
+    const other = await client('b', 'alice');
+    await other.say('I am alice too', SLOW);
+    await other.say('really', SLOW);
+    const tag = `alice#${fingerprints.get('b')}`;
     const screen = await t.waitFor((l) => l.some((x) => x.endsWith(`${tag}: really`)), 'the other alice shown', SLOW);
     assert.ok(screen.some((x) => x.endsWith(`${tag}: I am alice too`)), screen.join('\n'));
     // Never under the plain name, and told once who is who.
@@ -237,8 +230,60 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
     const notices = screen.filter((x) => x.includes('another alice'));
     assert.deepEqual(notices, [`· another alice (${tag}) is writing, with another key; the alice you know is alice#${fingerprints.get('a')}`]);
     // The same at a headless peer: its store keeps both keys under "alice", the first one bound.
-    await clients.get('c')!.waitFor(['really'], SLOW);
+    await clients.get('c:carol')!.waitFor(['really'], SLOW);
     const keys = peer('c').query<{ key: Buffer; bound: number }>("SELECT key, bound FROM name_keys WHERE username = 'alice' ORDER BY bound DESC");
-    assert.deepEqual(keys.map((k) => [shortFingerprint(k.key), k.bound]), [[fingerprints.get('a'), 1], [fingerprints.get('a2'), 0]]);
+    assert.deepEqual(keys.map((k) => [shortFingerprint(k.key), k.bound]), [[fingerprints.get('a'), 1], [fingerprints.get('b'), 0]]);
+  });
+
+  test('a DM from sam to cid relayed by rob: rob holds no plaintext of it (rows and file bytes), cid reads it; a newcomer\'s history holds none', async () => {
+    const [s, rb, rc] = [peer('s'), peer('rb'), peer('rc')];
+    await Promise.all([rb.waitLinked([id('s'), id('rc')], SLOW), s.waitLinked([id('rb')], SLOW), rc.waitLinked([id('rb')], SLOW)]);
+    // sam and cid are on different LANs: everything between them goes through rob.
+    assert.ok(!s.linkedPeers().has(id('rc')) && !rc.linkedPeers().has(id('s')), 'sam and cid are not linked directly');
+    const sam = clients.get('s:sam')!;
+    const cid = await client('rc', 'cid');
+    // cid writes first: at sam's peer the name is bound to the key of cid's (a DM is sealed to it).
+    await cid.say('cid: hello from the third LAN', SLOW);
+    await sam.waitFor(['cid: hello from the third LAN'], SLOW);
+    const secret = 'the secret is xyzzy-4711';
+    await sam.say(secret, SLOW, 'cid');
+    const dm = await cid.got.wait((j) => j.type === 'message' && j.content === secret, SLOW, 'cid to read the DM');
+    assert.equal(dm.username, 'sam');
+    assert.equal(dm.to, 'cid');
+
+    // rob relayed it, sealed: its row holds the box and no content, it opened nothing, and no
+    // byte of its files (database and write-ahead log) holds the plaintext or a part of it.
+    const relayed = () => rb.query<{ recipient: string; subject: string | null; content: string; boxLen: number; to_peer: string }>('SELECT recipient, subject, content, length(box) AS boxLen, to_peer FROM messages WHERE origin = ? AND recipient IS NOT NULL', id('s'));
+    const storedDm = (l: Record<string, unknown>): boolean => l.msg === 'message' && l.origin === id('s') && l.dm === true;
+    await rb.log.wait(storedDm, SLOW, 'rob to store the DM');
+    assert.equal(relayed().length, 1);
+    const row = relayed()[0]!;
+    assert.deepEqual([row.recipient, row.subject, row.content, row.to_peer], ['cid', null, '', id('rc')]);
+    assert.ok(row.boxLen > secret.length, 'the box is there');
+    assert.deepEqual(rb.query('SELECT id FROM dm_plain'), [], 'rob opened nothing');
+    const fileBytes = (p: PeerProc): Buffer => Buffer.concat([p.dbPath, `${p.dbPath}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+    assert.equal(fileBytes(rb).includes('xyzzy'), false, 'no plaintext in rob\'s files');
+    // The check can fail: cid's files do hold it (the copy it shows).
+    assert.equal(fileBytes(rc).includes(secret), true, 'cid keeps the plaintext it shows');
+
+    // A newcomer on sam's and rob's LAN, as a rogue of that class would be: the history it is sent holds the DM only sealed.
+    await rogue.link('newcomer', '10.93.1.2', PORT, 'rogue', KEY, SLOW);
+    const wire = rogue.lines('newcomer').filter((l) => l.type === 'peer-message');
+    const sealed = wire.find((l) => l.origin === id('s') && l.to === 'cid');
+    assert.ok(sealed, 'the sealed DM is part of the history');
+    assert.equal(sealed.content, undefined);
+    assert.equal(sealed.to_peer, id('rc'));
+    assert.ok(wire.some((l) => l.content === 'cid: hello from the third LAN'), 'room messages come as before');
+    assert.ok(!JSON.stringify(wire).includes('xyzzy'), 'nothing readable on the wire');
+    // And a real newcomer on cid's LAN stores it sealed and shows its user nothing of it.
+    const rn = new PeerProc({ name: 'nan', prefix: lab.exec('rn', []), args: ['--network-key', KEY], env: ALL });
+    await start('rn', rn);
+    const nan = await client('rn', 'nan');
+    await nan.waitFor(['cid: hello from the third LAN'], SLOW);
+    await rn.log.wait(storedDm, SLOW, 'nan\'s peer to hold the sealed DM');
+    assert.deepEqual(rn.query('SELECT content FROM messages WHERE origin = ? AND recipient = ?', id('s'), 'cid'), [{ content: '' }]);
+    assert.deepEqual(nan.got.lines.filter((j) => j.type === 'message' && (j.to || j.content === secret)), [], 'no DM shown to nan');
+    assert.deepEqual(rn.query('SELECT id FROM dm_plain'), []);
+    assert.equal(fileBytes(rn).includes('xyzzy'), false, 'no plaintext in the newcomer\'s files');
   });
 });
