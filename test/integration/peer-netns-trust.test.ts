@@ -266,7 +266,8 @@ describe('broadcast mode you can trust, across hosts', { skip: why ?? false }, (
     // The check can fail: cid's files do hold it (the copy it shows).
     assert.equal(fileBytes(rc).includes(secret), true, 'cid keeps the plaintext it shows');
 
-    // A newcomer on sam's and rob's LAN, as a rogue of that class would be: the history it is sent holds the DM only sealed.
+    // A newcomer on sam's and rob's LAN (a rogue of that class): the history it is sent holds the
+    // DM only sealed.
     await rogue.link('newcomer', '10.93.1.2', PORT, 'rogue', KEY, SLOW);
     const wire = rogue.lines('newcomer').filter((l) => l.type === 'peer-message');
     const sealed = wire.find((l) => l.origin === id('s') && l.to === 'cid');
