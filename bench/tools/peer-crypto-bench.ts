@@ -1,6 +1,6 @@
 /**
  * How fast a peer signs, verifies, seals and opens (src/peer/identity.ts, seal.ts), for the
- * mesh throughput question of docs/security-notes/identity.md: one core of this machine,
+ * mesh throughput question of docs/performance.md (section 5): one core of this machine,
  * messages with 64 bytes of content. A development probe, not part of `npm run bench`:
  *
  *   node --import tsx bench/tools/peer-crypto-bench.ts [seconds per row, default 1] [--json]

@@ -1,6 +1,6 @@
 /**
- * The canonical byte encoding of what a peer signs, MACs or seals (docs/security-notes/identity.md,
- * "Signature encoding"). Pure and deterministic: the same values always give the same bytes, and
+ * The canonical byte encoding of what a peer signs, MACs or seals (docs/protocol-peers.md,
+ * "Canonical records"). Pure and deterministic: the same values always give the same bytes, and
  * two different lists of values never give the same bytes.
  *
  * Why not JSON: Scuttlebutt signs `JSON.stringify(msg, null, 2)`, so every implementation must

@@ -1,6 +1,6 @@
 /**
  * The peer's identity file and the network secret file: the only file I/O of the identity
- * modules (docs/security-notes/identity.md, "Keys"). The encoding and decoding of the file's text
+ * modules (docs/protocol-peers.md, "Identity"). The encoding and decoding of the file's text
  * are pure and total; `loadOrCreateIdentity` and `readNetworkSecretFile` touch the disk and
  * return typed errors, never throw.
  */

@@ -1,5 +1,5 @@
 /**
- * Who a broadcast peer is, and how it proves it (docs/security-notes/identity.md): its keys, the
+ * Who a broadcast peer is, and how it proves it (docs/protocol-peers.md): its keys, the
  * peer id and fingerprints derived from them, message signatures, the hello proof and the
  * network key. node:crypto only, and no I/O (the identity file is src/peer/identity-file.ts).
  * Everything is a pure function of its arguments except `generateIdentity`, `newBoxKeyPair` and

@@ -112,7 +112,9 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE messages ADD COLUMN box BLOB;
    ALTER TABLE messages ADD COLUMN to_peer TEXT;
    CREATE TABLE dm_plain (id INTEGER PRIMARY KEY, subject TEXT, content TEXT NOT NULL);
-   CREATE TABLE origin_keys (origin TEXT PRIMARY KEY, key BLOB NOT NULL, box_key BLOB NOT NULL, seen REAL NOT NULL);`,
+   CREATE TABLE origin_keys (origin TEXT PRIMARY KEY, key BLOB NOT NULL, box_key BLOB NOT NULL, seen REAL NOT NULL);
+   INSERT INTO origin_keys (origin, key, box_key, seen)
+     SELECT origin, skey, box_key, MAX(ts) FROM messages WHERE skey IS NOT NULL AND box_key IS NOT NULL GROUP BY origin;`,
 ];
 
 // The opened plaintext of a sealed DM comes from dm_plain (one index look-up, sealed rows only).
@@ -130,7 +132,16 @@ function fromRow(r: Row): PeerStoredMessage {
   const m: PeerStoredMessage = { id: r.id, gid: r.gid, origin: r.origin, seq: r.seq, uid: r.uid, username: r.username, room: r.room, to: r.recipient, subject: r.subject, content: r.content, timestamp: r.ts, remote: r.remote, sig: r.sig, key: r.skey, boxKey: r.box_key, prev: r.prev };
   if (r.box === null) return m;
   const [subject, content] = r.plain === null ? [null, null] : (JSON.parse(r.plain) as [string | null, string]);
-  return { ...m, box: r.box, toPeer: r.to_peer, opened: content !== null, subject, content: content ?? SEALED_PLACEHOLDER };
+  return content !== null ? { ...m, box: r.box, toPeer: r.to_peer, opened: true, subject, content } : unreadable({ ...m, box: r.box, toPeer: r.to_peer });
+}
+
+/**
+ * A sealed DM this peer cannot read. `toAccount` makes the embedded repeater server deliver it to
+ * nobody, live or in catch-up (a peer has no accounts to log into): a repeater client of a relay
+ * that happens to use the recipient's name is another person, and gets nothing of it.
+ */
+function unreadable(m: PeerStoredMessage): PeerStoredMessage {
+  return { ...m, opened: false, subject: null, content: SEALED_PLACEHOLDER, toAccount: true };
 }
 
 /** The header a DM's box is bound to (seal.ts): the signed fields that say who wrote to whom. */
@@ -379,7 +390,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * placeholder: shown to nobody as a message.
    */
   private openStored(m: PeerStoredMessage, box: Buffer, toPeer: string): PeerStoredMessage {
-    const sealed = { ...m, box, toPeer, opened: false, subject: null, content: SEALED_PLACEHOLDER };
+    const sealed = unreadable({ ...m, box, toPeer });
     if (!this.identity || (toPeer !== this.peerId && m.origin !== this.peerId)) return sealed;
     const body = openDm(dmHeader(m, toPeer), box, this.identity);
     if (!body.ok) {
@@ -387,7 +398,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
       return sealed;
     }
     this.s.insertPlain.run(m.id, body.value.subject, body.value.content);
-    return { ...sealed, opened: true, subject: body.value.subject, content: body.value.content };
+    return { ...m, box, toPeer, opened: true, subject: body.value.subject, content: body.value.content };
   }
 
   /** DMs addressed to this peer whose box did not open since the last call (for the log). */

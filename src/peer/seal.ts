@@ -1,5 +1,5 @@
 /**
- * Sealed direct messages between peers (docs/security-notes/identity.md, "Encryption"): the
+ * Sealed direct messages between peers (docs/protocol-peers.md, "Sealed direct messages"): the
  * subject and content of a DM are encrypted to the recipient peer's X25519 key and to the
  * sender's own, so relays store and forward only ciphertext, while the recipient, and the
  * sender after a restart or from a history it pulls back, can read it.

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { toB64url, type SignedFields } from '../../src/peer/canonical.js';
-import { signMessage, type PeerIdentity } from '../../src/peer/identity.js';
+import { safetyNumber, signMessage, type PeerIdentity } from '../../src/peer/identity.js';
 import { PeerBackend } from '../../src/peer/backend.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { sealDm } from '../../src/peer/seal.js';
@@ -213,4 +213,42 @@ test('DMs written in clear before sealing (old stores) are never sent to another
   assert.ok(d.lines.some((l) => l.type === 'peer-message' && l.content === 'a room message'), 'history arrived');
   assert.ok(!JSON.stringify(d.lines).includes('old clear dm'), 'the clear DM stayed home');
   d.s.destroy();
+});
+
+test('one name at several peers: a DM goes to the key the name is bound to; the namesake elsewhere gets nothing; /trust moves it', async () => {
+  const b = mesh.node('multi-b');
+  await b.start();
+  const a = mesh.node('multi-a', { peers: [{ host: '127.0.0.1', port: b.port }] });
+  const c1 = mesh.node('multi-c1', { peers: [{ host: '127.0.0.1', port: b.port }] });
+  const c2 = mesh.node('multi-c2', { peers: [{ host: '127.0.0.1', port: b.port }] });
+  const ua = await ui(a);
+  await Promise.all([c1.start(), c2.start()]);
+  await until(() => b.links.size === 3, 10_000, 'all linked to b');
+  const first = await lineClient(c1.port, 'cy');
+  first.send({ type: 'message', uid: 'f1', content: 'cy at c1' });
+  await until(() => ua.shown.includes('cy: cy at c1'), 10_000, 'the first cy seen at a');
+  const second = await lineClient(c2.port, 'cy');
+  second.send({ type: 'message', uid: 's1', content: 'cy at c2' });
+  await until(() => ua.shown.some((t) => t.endsWith(': cy at c2')), 10_000, 'the second cy seen at a');
+  assert.ok(ua.shown.some((t) => /^cy#[0-9a-f]{4,}: cy at c2$/.test(t)), 'shown as another person');
+
+  assert.equal(await send(ua.b, 'for the cy I know', 'cy'), null);
+  await until(() => first.got.some((j) => j.type === 'message' && j.content === 'for the cy I know'), 10_000, 'the bound cy reads it');
+  await until(() => c2.store.db.prepare(`SELECT COUNT(*) FROM messages WHERE origin = ?`).pluck().get(a.peerId) === 1, 10_000, 'c2 stored it');
+  assert.equal(c2.store.openedDirect().length, 0, 'c2 cannot open it');
+  // A round trip on the namesake's connection: anything delivered to it before is read by now.
+  second.send({ type: 'message', uid: 's2', content: 'still here' });
+  await until(() => second.got.some((j) => j.type === 'ack' && j.uid === 's2'), 10_000, 'the namesake\'s ack');
+  assert.ok(!second.got.some((j) => j.type === 'message' && j.to === 'cy'), `the namesake at c2 is sent nothing of it: ${JSON.stringify(second.got.filter((j) => j.to))}`);
+
+  // Confirmed out loud that cy is the one at c2: the next DM is sealed to c2.
+  assert.match(ua.b.trust('cy', safetyNumber(c2.identity.signPublic)), /^cy is now/);
+  assert.equal(await send(ua.b, 'now for the other cy', 'cy'), null);
+  await until(() => second.got.some((j) => j.type === 'message' && j.content === 'now for the other cy'), 10_000, 'the trusted cy reads it');
+  await until(() => c1.store.haveOf(a.peerId) === 2, 10_000, 'c1 has it too');
+  assert.ok(!first.got.some((j) => j.content === 'now for the other cy'), 'the first cy cannot');
+  assert.deepEqual(ua.b.directMessages().map((m) => m.content), ['for the cy I know', 'now for the other cy']);
+  first.close();
+  second.close();
+  await ua.b.close();
 });

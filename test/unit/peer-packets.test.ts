@@ -69,6 +69,26 @@ test('a seq above MAX_SEQ in a have map is ignored (not a bad hello); content wi
   assert.throws(() => parsePeerPacket({ ...unsigned, content: 'x' }, DEFAULT_LIMITS), (e: unknown) => e instanceof ProtocolError && e.code === 'bad_signature');
 });
 
+test('a direct message travels sealed only: box and to_peer, no content nor subject, a box within the limits', () => {
+  const m = { type: 'peer-message', gid: 'g', origin: 'abcd1234', seq: 1, username: 'u', timestamp: 1, key: 'A'.repeat(43), sig: 'A'.repeat(86), to: 'bob' };
+  const box = Buffer.alloc(200, 7).toString('base64url');
+  const p = parsePeerPacket({ ...m, to_peer: 'vsl3vsl3', box }, DEFAULT_LIMITS);
+  assert.ok(p.type === 'peer-message');
+  assert.deepEqual([p.to, p.to_peer, p.content, p.subject, p.box?.length], ['bob', 'vsl3vsl3', null, null, 200]);
+  const refused = (o: object, code: string, field: RegExp): void =>
+    assert.throws(() => parsePeerPacket(o as Record<string, unknown>, DEFAULT_LIMITS), (e: unknown) => e instanceof ProtocolError && e.code === code && field.test(e.message), JSON.stringify(o).slice(0, 120));
+  refused({ ...m, content: 'in clear' }, 'bad_packet', /^box: .*sealed/);
+  refused({ ...m, to_peer: 'vsl3vsl3', box, content: 'both' }, 'bad_packet', /^content:/);
+  refused({ ...m, to_peer: 'vsl3vsl3', box, subject: 'both' }, 'bad_packet', /^content:/);
+  refused({ ...m, box }, 'bad_packet', /^to_peer:/);
+  refused({ ...m, to: null, to_peer: 'vsl3vsl3', box }, 'bad_packet', /^to:/);
+  refused({ ...m, to_peer: 'vsl3vsl3', box: `${box}=` }, 'bad_packet', /^box:/);
+  refused({ ...m, to_peer: 'vsl3vsl3', box: Buffer.alloc(DEFAULT_LIMITS.maxContentBytes * 2).toString('base64url') }, 'too_large', /box/);
+  // A room message has neither.
+  const room = parsePeerPacket({ ...m, to: null, content: 'hi' }, DEFAULT_LIMITS);
+  assert.ok(room.type === 'peer-message' && room.box === null && room.to_peer === null);
+});
+
 test('a have map of any size crosses in frames under the limit, own origin first, nothing lost', () => {
   const id = (i: number): string => `o${String(i).padStart(63, '0')}`;
   for (const n of [0, 1, 250, 5000]) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PeerStore } from '../../src/peer/peer-store.js';
+import { PeerStore, signedFieldsOf, type PeerStoredMessage } from '../../src/peer/peer-store.js';
+import { generateIdentity, messageLink, verifyMessage } from '../../src/peer/identity.js';
 import type { PeerMessagePacket } from '../../src/peer/packets.js';
 
 const pm = (origin: string, seq: number): PeerMessagePacket => ({ type: 'peer-message', gid: `${origin}:${seq}`, origin, seq, uid: null, username: 'u', subject: null, content: `c${seq}`, room: 'lobby', to: null, timestamp: seq, key: Buffer.alloc(32), sig: Buffer.alloc(64), box_key: null, prev: null, to_peer: null, box: null });
@@ -119,4 +120,28 @@ test('places reserved by accept() are given back when the insert fails', () => {
   s.accept(pm('gggg', 9));
   s.forget([pm('ffff', 2), pm('gggg', 9)]);
   assert.deepEqual({ ...s.have() }, { ffff: 1 });
+});
+
+test('a sealed DM: the row is stored as signed (box, no content), the plaintext apart; after a reopen the next message links to it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lab93-peer-seal-'));
+  const path = join(dir, 'p.db');
+  const me = generateIdentity();
+  const s = new PeerStore(path, 'full', me);
+  assert.equal(s.sealTargetOf('bob'), null, 'no key bound to bob');
+  s.nameOf('bob', me.signPublic, 1);
+  const [r] = s.appendSync([{ ...local('for bob only'), to: 'bob', subject: 'hush' }]);
+  const m = r!.message as PeerStoredMessage;
+  assert.deepEqual([m.content, m.subject, m.opened, m.toPeer], ['for bob only', 'hush', true, me.peerId]);
+  const raw = s.db.prepare(`SELECT content, subject FROM messages WHERE id = ?`).get(m.id);
+  assert.deepEqual(raw, { content: '', subject: null });
+  // The stored row verifies as signed: box and to_peer, null content and subject.
+  assert.ok(verifyMessage(signedFieldsOf(m, m.boxKey!, m.prev), me.signPublic, m.sig!).ok);
+  await s.close();
+  const again = new PeerStore(path, 'full', me);
+  assert.deepEqual(again.openedDirect().map((x) => [x.subject, x.content]), [['hush', 'for bob only']]);
+  const [n] = again.appendSync([local('next')]);
+  const link = messageLink(signedFieldsOf(m, m.boxKey!, m.prev), m.sig!);
+  assert.ok(link.ok && (n!.message as PeerStoredMessage).prev!.equals(link.value), 'the chain goes on through the DM');
+  await again.close();
+  rmSync(dir, { recursive: true, force: true });
 });
