@@ -5,6 +5,7 @@
  * Both can run inside a network namespace (`prefix` = ["ip", "netns", "exec", NS]).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,23 @@ export class PeerProc {
     return { port: j.port as number, peer: j.peer as string };
   }
 
+  /** Its store (the "peer listening" line names it; the test may read it while the peer runs). */
+  get dbPath(): string {
+    const l = this.log.lines.find((x) => x.msg === 'peer listening');
+    if (!l) throw new Error(`${this.name} is not listening yet`);
+    return l.db as string;
+  }
+
+  /** Rows of its store, read beside the running peer (SQLite in WAL mode allows a reader). */
+  query<T = Json>(sql: string, ...args: unknown[]): T[] {
+    const d = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+    try {
+      return d.prepare(sql).all(...args) as T[];
+    } finally {
+      d.close();
+    }
+  }
+
   /** Peer ids this process has a link up to right now (from its log). */
   linkedPeers(): Set<string> {
     const up = new Set<string>();
@@ -155,10 +173,10 @@ export class LineClient {
     await this.got.wait((j) => j.type === 'synced', timeoutMs, `${this.username} synced`);
   }
 
-  /** Posts a message and waits for its ack (stored by the peer). */
-  async say(content: string, timeoutMs = 10_000): Promise<void> {
+  /** Posts a message (`to`: a direct message) and waits for its ack (stored by the peer). */
+  async say(content: string, timeoutMs = 10_000, to?: string): Promise<void> {
     const uid = `${this.username}-${++this.n}`;
-    this.writeLine(JSON.stringify({ type: 'message', uid, content }));
+    this.writeLine(JSON.stringify({ type: 'message', uid, content, ...(to === undefined ? {} : { to }) }));
     const ack = await this.got.wait((j) => (j.type === 'ack' || j.type === 'error') && j.uid === uid, timeoutMs, `ack of ${uid}`);
     if (ack.type === 'error') throw new Error(`${uid} refused: ${ack.code} ${ack.message}`);
   }
@@ -180,5 +198,91 @@ export class LineClient {
 
   close(): void {
     this.closeFn();
+  }
+}
+
+/**
+ * A rogue peer process (test/helpers/rogue-peer.ts), inside a namespace when `prefix` is given:
+ * it links to real peers with a key of its own and sends them what the test hands it.
+ */
+export class RogueProc {
+  readonly out = new JsonLines();
+  private readonly proc: ChildProcess;
+
+  constructor(prefix: string[] = []) {
+    const argv = [...prefix, process.execPath, '--import', 'tsx', 'test/helpers/rogue-peer.ts'];
+    this.proc = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    procs.add(this.proc);
+    this.proc.once('exit', () => procs.delete(this.proc));
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => this.out.feed(l));
+  }
+
+  private command(c: object): void {
+    this.proc.stdin!.write(`${JSON.stringify(c)}\n`);
+  }
+
+  /** Waits for `conn` to be open (or for the rogue to say why it is not). */
+  private async opened(conn: string, timeoutMs: number): Promise<Json> {
+    const j = await this.out.wait((x) => (x.ev === 'open' || x.ev === 'fail') && x.conn === conn, timeoutMs, `rogue ${conn} to connect`);
+    if (j.ev === 'fail') throw new Error(`rogue ${conn}: ${j.message}`);
+    return j;
+  }
+
+  /**
+   * Links as fake peer `label` to HOST:PORT (hello proved, caught up; `net`: the network secret
+   * it knows); resolves with its peer id.
+   */
+  async link(conn: string, host: string, port: number, label: string, net?: string, timeoutMs = 15_000): Promise<string> {
+    this.command({ op: 'link', conn, host, port, label, ...(net === undefined ? {} : { net }) });
+    const open = await this.opened(conn, timeoutMs);
+    await this.waitLine(conn, (l) => l.type === 'peer-synced', timeoutMs, 'caught up');
+    return open.self as string;
+  }
+
+  /** Connects to HOST:PORT and says nothing: the test sends every line. */
+  async open(conn: string, host: string, port: number, timeoutMs = 15_000): Promise<void> {
+    this.command({ op: 'open', conn, host, port });
+    await this.opened(conn, timeoutMs);
+  }
+
+  send(conn: string, packet: object): void {
+    this.command({ op: 'send', conn, packet });
+  }
+
+  /** The lines connection `conn` received so far. */
+  lines(conn: string): Json[] {
+    return this.out.lines.filter((j) => j.ev === 'line' && j.conn === conn).map((j) => j.line as Json);
+  }
+
+  /** Resolves with the first line (past or future) on `conn` matching `pred`. */
+  async waitLine(conn: string, pred: (l: Json) => boolean, timeoutMs: number, what: string): Promise<Json> {
+    const j = await this.out.wait((x) => x.ev === 'line' && x.conn === conn && pred(x.line as Json), timeoutMs, `rogue ${conn}: ${what}`);
+    return j.line as Json;
+  }
+
+  /** Resolves once the other side closed `conn`. */
+  async closed(conn: string, timeoutMs: number): Promise<void> {
+    await this.out.wait((j) => j.ev === 'closed' && j.conn === conn, timeoutMs, `rogue ${conn} to be closed`);
+  }
+
+  /** Waits until the lines on `conn` matching `pred` number `n` (counted, never one for another). */
+  async waitCount(conn: string, pred: (l: Json) => boolean, n: number, timeoutMs: number, what: string): Promise<void> {
+    const count = (): number => this.lines(conn).filter(pred).length;
+    if (count() >= n) return;
+    await this.out.wait(() => count() >= n, timeoutMs, `rogue ${conn}: ${what} (${count()} of ${n})`);
+  }
+
+  close(conn: string): void {
+    this.command({ op: 'close', conn });
+  }
+
+  /** Closes its stdin (it exits) and waits for it. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const gone = new Promise((r) => this.proc.once('exit', r));
+    this.proc.stdin!.end();
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(t);
   }
 }
