@@ -126,8 +126,11 @@ export function loadOrCreateIdentity(path: string, make: () => PeerIdentity = ge
 /**
  * Records in the identity file at `path` that `identity` has numbered messages up to `lastSeq`.
  * The whole file is rewritten as at creation (a temporary file in the same folder, O_EXCL and
- * 0600 from its first byte, synced) and renamed over the old one, then the folder is synced: a
- * crash leaves the old file or the new one, never half of one, and never loses the keys.
+ * 0600 from its first byte, synced before the rename, so a crash leaves the old file or the new
+ * one, never half of one, and never loses the keys) and renamed over the old one. The folder is
+ * not synced (it costs as much again, on every post): after a power cut the previous record may
+ * come back, which matters only if the store is lost as well, and the node rewrites it at start
+ * from the store when the store holds more.
  */
 export function recordLastSeq(path: string, identity: PeerIdentity, lastSeq: number): Result<void> {
   let tmp: string | null = null;
@@ -135,7 +138,6 @@ export function recordLastSeq(path: string, identity: PeerIdentity, lastSeq: num
     tmp = writeSyncedTemp(path, encodeIdentityFile(identity, lastSeq));
     renameSync(tmp, path);
     tmp = null;
-    syncDir(dirname(path));
     return ok(undefined);
   } catch (err) {
     return fail('io', (err as Error).message);
