@@ -173,6 +173,11 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   pruned = 0;
   /** The link hash of this peer's newest own message (the next one's `prev`). */
   private lastLink: Buffer | null = null;
+  /**
+   * Told, after each commit that numbered messages of this peer's own origin (once per batch,
+   * not per message), the highest seq now used: the node records it in the identity file.
+   */
+  onOwnSeq: ((seq: number) => void) | null = null;
 
   /**
    * `identity`: this peer's keys (identity.ts); its id is the store's origin and its messages are
@@ -539,9 +544,28 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
   }
 
   appendSync(batch: NewMessage[]): AppendResult[] {
+    const before = this.haveMap.get(this.peerId);
     const out = this.appendTx(batch);
     for (const r of out) if (!r.duplicate) this.rows++;
     this.pruneIfFull();
+    const after = this.haveMap.get(this.peerId);
+    // Before the callers hear of the batch, so before any of it is sent to a peer.
+    if (after !== undefined && after !== before) this.onOwnSeq?.(after);
     return out;
+  }
+
+  /**
+   * This peer numbered its own messages up to `seq` in a store that was since lost (the identity
+   * file remembers it; docs/broadcast.md, "A lost store"). Its neighbours hold those numbers, so
+   * its numbering goes on after them, and its have of its own origin says so (what is not held
+   * here of it counts as pruned, and is remembered as pruned origins are): the other side of a
+   * link then neither takes our new messages for repeats nor sends us our lost ones back.
+   * The next message cannot name the link hash of one we no longer hold: its `prev` is null.
+   */
+  continueOwnAfter(seq: number): void {
+    if (seq <= (this.haveMap.get(this.peerId) ?? 0)) return;
+    this.db.prepare(`INSERT INTO pruned_have (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq)`).run(this.peerId, seq);
+    this.haveMap.set(this.peerId, seq);
+    this.lastLink = null;
   }
 }

@@ -3,7 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign, verify } from 'node:crypto';
@@ -12,7 +12,7 @@ import {
   KeyCache, checkBoxKey, displayName, generateIdentity, identityFromSeeds, isSignedPeerId, parseSafetyNumber,
   peerIdOf, publicKeyObject, safetyNumber, shortFingerprint,
 } from '../../src/peer/identity.js';
-import { decodeIdentityFile, encodeIdentityFile, loadOrCreateIdentity } from '../../src/peer/identity-file.js';
+import { decodeIdentityFile, decodeIdentityFileWithSeq, encodeIdentityFile, loadOrCreateIdentity, recordLastSeq } from '../../src/peer/identity-file.js';
 import { alice, bob, carol, golden, seed } from './peer-identity-vectors.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -221,6 +221,47 @@ describe('the identity file', () => {
     }));
     // Every cut of a good file fails cleanly.
     for (let i = 0; i < text.length - 2; i += 7) assert.equal(decodeIdentityFile(text.slice(0, i)).ok, false);
+  });
+
+  it('records the last seq numbered with its keys: rewritten whole and 0600 under any umask, keys unchanged; a file from before reads as 0', () => {
+    const dir = tmp();
+    const old = process.umask(0);
+    try {
+      const path = join(dir, 'identity.json');
+      const first = loadOrCreateIdentity(path, () => alice);
+      assert.ok(first.ok && first.value.lastSeq === 0, 'a new file records none');
+      assert.ok(!readFileSync(path, 'utf8').includes('last_seq'), 'and says nothing of it, as files from before');
+      assert.ok(recordLastSeq(path, alice, 42).ok);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.deepEqual(readdirSync(dir), ['identity.json'], 'no temporary file is left behind');
+      const back = loadOrCreateIdentity(path, () => bob);
+      assert.ok(back.ok);
+      assert.equal(back.value.lastSeq, 42);
+      assert.equal(back.value.identity.peerId, alice.peerId, 'the same keys');
+      assert.ok(recordLastSeq(path, alice, 43).ok);
+      const again = loadOrCreateIdentity(path);
+      assert.equal(again.ok && again.value.lastSeq, 43);
+      const unwritable = recordLastSeq(join(path, 'under-a-file', 'identity.json'), alice, 1);
+      assert.equal(unwritable.ok ? 'ok' : unwritable.code, 'io');
+    } finally {
+      process.umask(old);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a last_seq that is not a sequence number is a damaged file, and decoding stays total', () => {
+    const text = encodeIdentityFile(alice, 7);
+    const r = decodeIdentityFileWithSeq(text);
+    assert.ok(r.ok && r.value.lastSeq === 7 && r.value.identity.peerId === alice.peerId);
+    assert.ok(decodeIdentityFile(text).ok, 'the keys alone read as before');
+    for (const bad of ['-1', '1.5', '"7"', 'null', '2147483648', '1e300']) {
+      const d = decodeIdentityFileWithSeq(text.replace('"last_seq": 7', `"last_seq": ${bad}`));
+      assert.equal(d.ok ? 'ok' : d.code, 'key_file_corrupt', `last_seq ${bad}`);
+    }
+    fc.assert(fc.property(fc.jsonValue(), (v) => {
+      const d = decodeIdentityFileWithSeq(text.replace('"last_seq": 7', `"last_seq": ${JSON.stringify(v)}`));
+      assert.equal(d.ok, Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 31 - 1);
+    }));
   });
 
   it('an identity object prints no private key', () => {
