@@ -289,7 +289,7 @@ export class Session {
    */
   helloTimedOut(limitMs: number): void {
     const pending = this.conn.partialIn;
-    const why = pending > 0 ? `${pending} bytes arrived with no \n after them, so no frame ended: ${HINTS['no-newline'].hint}` : HINTS['message-before-hello'].hint;
+    const why = pending > 0 ? `${pending} bytes arrived with no \\n after them, so no frame ended: ${HINTS['no-newline'].hint}` : HINTS['message-before-hello'].hint;
     this.close(`no hello within ${limitMs} ms; ${why}`, { error: 'hello_timeout' });
   }
 

@@ -6,30 +6,44 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import type { ServerOptions } from '../../src/server/config.js';
 import { createTraceSink, formatTraceLine, type TraceRecord } from '../../src/teach/trace.js';
-import { removeDir, startServer } from '../helpers/server.js';
-import { ROOT } from '../helpers/spawn-server.js';
+import { removeDir, startServer, tempDir } from '../helpers/server.js';
+import { ROOT, spawnServer } from '../helpers/spawn-server.js';
+import { WireClient } from '../helpers/wire-client.js';
 
 const FIX = join(ROOT, 'test/fixtures/teach');
 
-async function traced(content = false): Promise<{ port: number; records: TraceRecord[]; waitFor(pred: (r: TraceRecord) => boolean): Promise<TraceRecord>; stop(): Promise<void> }> {
+type Traced = { port: number; records: TraceRecord[]; waitFor(pred: (r: TraceRecord) => boolean, what?: string): Promise<TraceRecord>; stop(): Promise<void> };
+
+async function traced(content = false, options: Partial<ServerOptions> = {}): Promise<Traced> {
   const records: TraceRecord[] = [];
   let poke: (() => void) | null = null;
   const trace = createTraceSink((l) => {
     records.push(JSON.parse(l) as TraceRecord);
     poke?.();
   }, { content });
-  const s = await startServer({}, { trace });
+  const s = await startServer(options, { trace });
   return {
     port: s.port,
     records,
-    async waitFor(pred) {
+    async waitFor(pred, what = 'a trace record') {
+      const deadline = Date.now() + 20_000;
       for (;;) {
         const r = records.find(pred);
         if (r) return r;
-        await new Promise<void>((res) => (poke = res));
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no ${what} in the trace: ${records.map((x) => JSON.stringify(x)).join('\n')}`);
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, left);
+          poke = () => {
+            clearTimeout(t);
+            res();
+          };
+        });
       }
     },
     async stop() {
@@ -45,20 +59,34 @@ function run(file: string, port: number): ReturnType<typeof spawn> {
 }
 
 describe('the trace shows each broken client\'s mistake with its hint', () => {
-  const cases: Array<{ file: string; code: string; hint: RegExp }> = [
+  // Every broken v1 client of test/fixtures/teach whose mistake reaches the server. The others
+  // make theirs where no server can see it, so the trace cannot show it and the checker
+  // (`lab93 check client`, check-client.test.ts) is where they fail:
+  // - one-read-one-frame.cjs mis-reads what the server sends (a frame split over two reads, two
+  //   frames in one read); what it sends is right.
+  // - swallow-errors.py drops the error packets it receives; the server sent them all the same.
+  // - crash-unknown.cjs crashes on a packet type lab93 never sends (the checker sends one).
+  const cases: Array<{ file: string; code: string; hint: RegExp; message?: RegExp; options?: Partial<ServerOptions> }> = [
     { file: 'message-first.cjs', code: 'not_hello', hint: /send \{"type":"hello","username":…\} first/ },
     { file: 'user-field.cjs', code: 'bad_packet', hint: /"user": did you mean `username`\?/ },
+    // The hello without "\n" never ends: the server waits until the hello timeout, and then says
+    // what it saw (bytes with no newline after them) and what to do.
+    { file: 'no-newline.py', code: 'hello_timeout', hint: /end every frame with \\n/, message: /no hello within 600 ms; \d+ bytes arrived with no \\n after them, so no frame ended: end every frame with \\n/, options: { helloTimeoutMs: 600 } },
+    { file: 'no-pong.py', code: 'idle_timeout', hint: /answer every \{"type":"ping"\} with \{"type":"pong"\}/, options: { idleTimeoutMs: 400 } },
   ];
   for (const c of cases) {
     it(`${c.file}: ${c.code} with its hint`, async () => {
-      const t = await traced();
+      const t = await traced(false, c.options);
       const p = run(c.file, t.port);
       try {
-        const e = await t.waitFor((r) => r.dir === 'error');
+        const e = await t.waitFor((r) => r.dir === 'error', 'error');
         assert.equal(e.code, c.code);
         assert.match(e.hint ?? '', c.hint);
         // The error the client receives says what to do too; its code is unchanged.
         assert.match(e.message ?? '', c.hint);
+        if (c.message) assert.match(e.message ?? '', c.message);
+        const sent = await t.waitFor((r) => r.dir === 'out' && (r.packet as { type?: string }).type === 'error', 'error frame out');
+        assert.deepEqual(sent.packet, { type: 'error', code: e.code, message: e.message });
         assert.match(formatTraceLine(JSON.stringify(e)) ?? '', /hint: /);
       } finally {
         p.kill();
@@ -66,6 +94,73 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
       }
     });
   }
+
+  it('hello_timeout after a ping and no hello: the hint is to send hello first, not the newline', async () => {
+    const t = await traced(false, { helloTimeoutMs: 600 });
+    const c = await WireClient.connect(t.port, 'plain');
+    try {
+      c.send({ type: 'ping' });
+      const e = await t.waitFor((r) => r.dir === 'error', 'error');
+      assert.equal(e.code, 'hello_timeout');
+      assert.match(e.hint ?? '', /send \{"type":"hello"/);
+      assert.doesNotMatch(`${e.hint} ${e.message}`, /newline|\\n/);
+      assert.match((await c.next('error', 5000)).message, /^no hello within 600 ms; send \{"type":"hello"/);
+    } finally {
+      await c.close();
+      await t.stop();
+    }
+  });
+
+  // Mistakes lab93 forgives, so no error says them: the trace notes them on the frame in.
+  const forgiven: Array<{ file: string; type: string; hint: RegExp; stdin?: string }> = [
+    // On a plain connection lab93 reads str(dict), for the original Lab-93 client's sake.
+    { file: 'str-dict.py', type: 'hello', hint: /str\(dict\) is Python's notation, not JSON: use json\.dumps/ },
+    { file: 'no-uid.py', type: 'message', hint: /give each message a "uid".*a message resent after a reconnect is stored twice/, stdin: 'hello there\n' },
+  ];
+  for (const c of forgiven) {
+    it(`${c.file}: accepted, and the trace notes the mistake on the frame in`, async () => {
+      const t = await traced();
+      const p = run(c.file, t.port);
+      try {
+        if (c.stdin !== undefined) p.stdin!.write(c.stdin);
+        const r = await t.waitFor((x) => x.dir === 'in' && (x.packet as { type?: string }).type === c.type, `${c.type} in`);
+        assert.match(r.hint ?? '', c.hint);
+        if (c.type === 'message') await t.waitFor((x) => x.dir === 'out' && (x.packet as { type?: string }).type === 'ack', 'ack');
+        else await t.waitFor((x) => x.dir === 'out' && (x.packet as { type?: string }).type === 'synced', 'synced');
+        assert.equal(t.records.filter((x) => x.dir === 'error').length, 0, 'no error was sent');
+        assert.match(formatTraceLine(JSON.stringify(r)) ?? '', new RegExp(`-> .*\\n +hint: ${c.hint.source}`));
+      } finally {
+        p.kill();
+        await t.stop();
+      }
+    });
+  }
+
+  it('near-miss field names: "name" for username, "msg" and "text" for content', async () => {
+    const t = await traced();
+    try {
+      const a = await WireClient.connect(t.port, 'base64');
+      a.send({ type: 'hello', name: 'student' });
+      const e1 = await t.waitFor((r) => r.dir === 'error', 'error');
+      assert.equal(e1.code, 'bad_packet');
+      assert.match(e1.hint ?? '', /^"name": did you mean `username`\?$/);
+      assert.match((await a.next('error')).message, /"name": did you mean `username`\?/);
+      await a.close();
+      const { c: b } = await WireClient.login(t.port, 'student2', {}, 'base64');
+      for (const k of ['msg', 'text']) {
+        b.send({ type: 'message', uid: `u-${k}`, [k]: 'hi' });
+        const e = await t.waitFor((r) => r.dir === 'error' && r.username === 'student2' && (r.hint ?? '').startsWith(`"${k}"`), `${k} error`);
+        assert.equal(e.code, 'bad_packet');
+        assert.equal(e.hint, `"${k}": did you mean \`content\`?`);
+        const got = await b.next('error');
+        assert.equal(got.uid, `u-${k}`);
+        assert.match(got.message, new RegExp(`"${k}": did you mean \`content\`\\?`));
+      }
+      await b.close();
+    } finally {
+      await t.stop();
+    }
+  });
 
   it('JSON sent without base64 on a base64 connection: bad_frame with the base64 hint', async () => {
     const t = await traced();
