@@ -180,6 +180,43 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
     }
   });
 
+  it('every frame out is traced: a reconnecting client\'s catch-up, history, presence', async () => {
+    const t = await traced();
+    const type = (r: TraceRecord): string | undefined => (r.packet as { type?: string } | undefined)?.type;
+    try {
+      const { c: reader } = await WireClient.login(t.port, 'reader', {}, 'base64');
+      const { c: writer } = await WireClient.login(t.port, 'writer', {}, 'base64');
+      // Presence goes out encoded once for the room: it is traced on each receiver's connection.
+      await t.waitFor((r) => r.dir === 'out' && r.username === 'reader' && type(r) === 'presence', 'presence to reader');
+      writer.send({ type: 'message', uid: 'w1', content: 'one' });
+      const seen = (await reader.next('message')).id as number;
+      await t.waitFor((r) => r.dir === 'out' && r.username === 'reader' && type(r) === 'message', 'live message to reader');
+      await reader.close();
+      for (const uid of ['w2', 'w3']) {
+        writer.send({ type: 'message', uid, content: `after ${uid}` });
+        await writer.next('ack');
+      }
+      const { c: back, backlog } = await WireClient.login(t.port, 'reader', { since: seen }, 'base64');
+      assert.deepEqual(backlog.map((m) => m.uid), ['w2', 'w3']);
+      // Traced before it was written, so the client holding `synced` means the trace has it all.
+      const welcomes = t.records.filter((r) => r.dir === 'out' && r.username === 'reader' && type(r) === 'welcome');
+      assert.equal(welcomes.length, 2);
+      const welcome = welcomes[1]!;
+      const out = t.records.filter((r) => r.conn === welcome.conn && r.dir === 'out');
+      assert.deepEqual(out.slice(0, 4).map(type), ['welcome', 'message', 'message', 'synced']);
+      assert.deepEqual(out.slice(1, 3).map((r) => (r.packet as { uid: string }).uid), ['w2', 'w3']);
+      // Content stays out of the trace in catch-up too.
+      assert.equal((out[1]!.packet as { content: string }).content, '(8 bytes)');
+      back.send({ type: 'history', room: 'lobby', limit: 2 });
+      const h = await t.waitFor((r) => r.conn === welcome.conn && r.dir === 'out' && type(r) === 'history', 'history out');
+      assert.deepEqual((h.packet as { messages: Array<{ uid: string; content: string }> }).messages.map((m) => [m.uid, m.content]), [['w2', '(8 bytes)'], ['w3', '(8 bytes)']]);
+      await back.close();
+      await writer.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('leaves content out unless asked, and lab93 trace filters by user', async () => {
     for (const content of [false, true]) {
       const t = await traced(content);
