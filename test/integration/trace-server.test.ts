@@ -239,4 +239,76 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
       }
     }
   });
+
+  it('lab93 server --trace FILE writes a 0600 file that lab93 trace --follow shows live, by address and by connection', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'class.trace');
+    const srv = await spawnServer(['--db', join(dir, 'server.db'), '--no-announce', '--no-classic', '--trace', file]);
+    const viewers: Array<ReturnType<typeof spawn>> = [];
+    const view = (...args: string[]): { out: () => string; shows: (re: RegExp) => Promise<void>; exited: Promise<unknown> } => {
+      const v = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'trace', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      viewers.push(v);
+      const exited = once(v, 'exit');
+      let out = '';
+      let poke: (() => void) | null = null;
+      v.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        poke?.();
+      });
+      return {
+        out: () => out,
+        exited,
+        async shows(re) {
+          const deadline = Date.now() + 20_000;
+          while (!re.test(out)) {
+            if (Date.now() > deadline || v.exitCode !== null) throw new Error(`lab93 trace ${args.join(' ')} did not show ${re}:\n${out}`);
+            await new Promise<void>((res) => {
+              const t = setTimeout(res, 1000);
+              poke = () => {
+                clearTimeout(t);
+                res();
+              };
+            });
+          }
+        },
+      };
+    };
+    try {
+      // The projector view of one student's machine, started before anyone connects.
+      const projector = view(file, '--follow', '--address', '127.0.0.2');
+      const alice = await WireClient.connect(srv.port, 'base64', '127.0.0.1', '127.0.0.2');
+      alice.send({ type: 'hello', username: 'alice' });
+      await alice.next('synced', 10_000);
+      const { c: bob } = await WireClient.login(srv.port, 'bob', {}, 'base64');
+      bob.send({ type: 'message', uid: 'b1', content: 'from bob' });
+      await bob.next('ack');
+      alice.send({ type: 'message', uid: 'a1', content: 'from alice' });
+      await alice.next('ack');
+      await projector.shows(/ 127\.0\.0\.2:\d+ alice <- \{"type":"ack","uid":"a1"/);
+      assert.match(projector.out(), / 127\.0\.0\.2:\d+ -> \{"type":"hello","username":"alice"\}/);
+      // Only alice's connection: bob's message shows as delivered to her, bob's own frames not at all.
+      for (const l of projector.out().trim().split('\n')) assert.match(l, /^\S+ c\d+ 127\.0\.0\.2:\d+ /);
+      assert.doesNotMatch(projector.out(), / bob (->|<-) /);
+      assert.doesNotMatch(projector.out(), /from alice/, 'content is left out without --trace-content');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      // One connection, from the file as it is now.
+      const bobConn = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord).find((r) => r.username === 'bob')!.conn;
+      const one = view(file, '--conn', bobConn);
+      await one.shows(/bob <- \{"type":"ack","uid":"b1"/);
+      await one.exited;
+      const lines = one.out().trim().split('\n');
+      assert.ok(lines.every((l) => l.includes(` ${bobConn} `)), one.out());
+      // A line appended by hand that is not a trace record is skipped, not shown or fatal.
+      appendFileSync(file, 'not json\n');
+      alice.send({ type: 'ping', data: 'still following' });
+      await projector.shows(/alice <- \{"type":"pong","data":"still following"\}/);
+      await alice.close();
+      await bob.close();
+    } finally {
+      for (const v of viewers) v.kill();
+      srv.proc.kill();
+      await srv.exit();
+      removeDir(dir);
+    }
+  });
 });
