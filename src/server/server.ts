@@ -297,6 +297,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       ),
     );
     socket.on('error', () => socket.destroy());
+    if (ctx.trace !== null) ctx.trace.refused(addr, 'server_busy', BUSY[why]);
     socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: BUSY[why] }) + '\n', () => socket.destroy());
   }
 
@@ -368,6 +369,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
    */
   function refuseProtocol(socket: Socket, addr: string, code: 'bad_frame' | 'tls_required', message: string, mode: 'base64' | 'plain'): void {
     log.info({ remote: addr, code }, `rejected: ${message}`);
+    if (ctx.trace !== null) ctx.trace.refused(addr, code, message);
     socket.on('error', () => {});
     socket.end(encodeFrame({ type: 'error', code, message }, mode));
     setTimeout(() => socket.destroy(), 1000).unref();

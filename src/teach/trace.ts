@@ -97,6 +97,10 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
       const h = hintFor(code, lastIn.get(s) ?? null, s.mode, s.conn.partialIn ?? 0);
       emit({ ...base(s), dir: 'error', code, message, ...(h !== null ? { hint: h } : {}) });
     },
+    refused(address, code, message) {
+      // No session, so no connection id: the address is what the teacher filters by.
+      emit({ time: new Date(now()).toISOString(), conn: '-', address, username: null, dir: 'error', code, message });
+    },
   };
 }
 

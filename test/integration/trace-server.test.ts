@@ -217,6 +217,33 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
     }
   });
 
+  it('connections refused before any session are traced too: server_busy, and board bytes where the board is off', async () => {
+    const t = await traced(false, { maxConnectionsPerAddress: 1 });
+    const first = await WireClient.connect(t.port, 'plain');
+    const second = await WireClient.connect(t.port, 'plain');
+    try {
+      assert.match((await second.next('error')).message, /too many connections from your address: close some of them/);
+      const e = await t.waitFor((r) => r.dir === 'error', 'refusal');
+      assert.deepEqual([e.code, e.conn, e.address], ['server_busy', '-', '127.0.0.1']);
+      assert.match(formatTraceLine(JSON.stringify(e)) ?? '', / - 127\.0\.0\.1 !! server_busy: too many connections from your address/);
+    } finally {
+      await first.close();
+      await second.close();
+      await t.stop();
+    }
+    const u = await traced();
+    const board = net.connect(u.port, '127.0.0.1');
+    try {
+      board.write('GET%');
+      const e = await u.waitFor((r) => r.dir === 'error', 'refusal');
+      assert.equal(e.code, 'bad_frame');
+      assert.match(e.message ?? '', /classic board is off: send base64 of JSON, or JSON, ended by \\n/);
+    } finally {
+      board.destroy();
+      await u.stop();
+    }
+  });
+
   it('leaves content out unless asked, and lab93 trace filters by user', async () => {
     for (const content of [false, true]) {
       const t = await traced(content);
