@@ -180,7 +180,7 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
         subject: optString(obj, 'subject', limits.maxSubjectLength),
       };
     }
-    throw bad('type', 'missing');
+    throw bad('type', 'missing: every packet has a "type" (the first one is "hello")');
   }
   if (typeof type !== 'string') throw bad('type', 'must be a string');
   switch (type) {

@@ -10,6 +10,7 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import type { ServerOptions } from '../../src/server/config.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { createTraceSink, formatTraceLine, type TraceRecord } from '../../src/teach/trace.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { ROOT, spawnServer } from '../helpers/spawn-server.js';
@@ -241,6 +242,45 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
     } finally {
       board.destroy();
       await u.stop();
+    }
+  });
+
+  it('every error for a bad input says what to do, and the code stays the documented one', async () => {
+    const t = await traced(false, { helloTimeoutMs: 800, limits: { ...DEFAULT_LIMITS, maxRoomsPerConnection: 2 } });
+    // [what the student sends (plain JSON lines unless base64 is said), the code, what the message must advise]
+    const cases: Array<[string, string[], string, RegExp]> = [
+      ['no type', ['{"username":"x"}\n'], 'bad_packet', /every packet has a "type"/],
+      ['not base64', ['eyJ0eXBlIjoi!!\n'], 'bad_frame', /send each packet as the base64 of its JSON, ended by \\n/],
+      ['a typo of a type', ['{"type":"helo","username":"x"}\n'], 'unknown_type', /the types are hello, message/],
+      ['a ping and no hello', ['{"type":"ping"}\n'], 'hello_timeout', /send \{"type":"hello"/],
+    ];
+    const after: Array<[string, string, string, RegExp]> = [
+      ['not JSON', 'hello\n', 'bad_frame', /send each packet as one line of JSON, ended by \\n/],
+      ['hello twice', '{"type":"hello","username":"y"}\n', 'already_hello', /send it once/],
+      ['leave a room not joined', '{"type":"leave","room":"zz"}\n', 'not_in_room', /nothing to leave/],
+      ['write to a room not joined', '{"type":"message","content":"hi","room":"zz"}\n', 'not_in_room', /join zz before writing to it/],
+      ['too many rooms', '{"type":"join","room":"a"}\n{"type":"join","room":"b"}\n', 'too_many_rooms', /leave one first/],
+      ['content too long', `{"type":"message","uid":"big","content":"${'x'.repeat(5000)}"}\n`, 'too_large', /split it into several messages/],
+    ];
+    try {
+      for (const [what, lines, code, advice] of cases) {
+        const c = await WireClient.connect(t.port, lines[0]!.startsWith('{') ? 'plain' : 'base64');
+        for (const l of lines) c.sendRaw(l);
+        const e = await c.next('error', 10_000);
+        assert.equal(e.code, code, what);
+        assert.match(e.message, advice, what);
+        await c.close();
+      }
+      const { c } = await WireClient.login(t.port, 'x');
+      for (const [what, line, code, advice] of after) {
+        c.sendRaw(line);
+        const e = await c.next('error');
+        assert.equal(e.code, code, what);
+        assert.match(e.message, advice, what);
+      }
+      await c.close();
+    } finally {
+      await t.stop();
     }
   });
 

@@ -19,7 +19,7 @@ export const leave: Handler<LeavePacket> = {
   preHello: false,
   postHello: true,
   handle(ctx, s, p) {
-    if (!s.rooms.has(p.room)) throw new ProtocolError('not_in_room', `not in ${p.room}: there is nothing to leave (join lists the rooms you are in)`);
+    if (!s.rooms.has(p.room)) throw new ProtocolError('not_in_room', `not in ${p.room}, so there is nothing to leave`);
     ctx.leaveRoom(s, p.room);
     s.reply({ type: 'left', room: p.room });
   },
