@@ -256,6 +256,7 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
     ];
     const after: Array<[string, string, string, RegExp]> = [
       ['not JSON', 'hello\n', 'bad_frame', /send each packet as one line of JSON, ended by \\n/],
+      ['JSON, not an object', '[1,2]\n', 'bad_packet', /one \{"type":…\} per line/],
       ['hello twice', '{"type":"hello","username":"y"}\n', 'already_hello', /send it once/],
       ['leave a room not joined', '{"type":"leave","room":"zz"}\n', 'not_in_room', /nothing to leave/],
       ['write to a room not joined', '{"type":"message","content":"hi","room":"zz"}\n', 'not_in_room', /join zz before writing to it/],
