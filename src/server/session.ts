@@ -288,14 +288,18 @@ export class Session {
    * newline and the server is still waiting for it: the error says so (docs/teaching.md, "Hints").
    */
   helloTimedOut(limitMs: number): void {
-    const pending = this.conn.partialIn;
-    const why = pending > 0 ? `${pending} bytes arrived with no \\n after them, so no frame ended: ${HINTS['no-newline'].hint}` : HINTS['message-before-hello'].hint;
-    this.close(`no hello within ${limitMs} ms; ${why}`, { error: 'hello_timeout' });
+    this.close(`no hello within ${limitMs} ms; ${this.unended() ?? HINTS['message-before-hello'].hint}`, { error: 'hello_timeout' });
   }
 
-  /** Silent for twice the idle timeout, our ping unanswered. */
+  /** Silent for twice the idle timeout, our ping unanswered (or its pong never ended). */
   idleTimedOut(silentMs: number): void {
-    this.close(`silent for ${Math.round(silentMs / 1000)} s; ${HINTS['no-pong'].hint}`, { error: 'idle_timeout' });
+    this.close(`silent for ${Math.round(silentMs / 1000)} s; ${this.unended() ?? HINTS['no-pong'].hint}`, { error: 'idle_timeout' });
+  }
+
+  /** What to say when a frame was begun and never ended: the server still waits for its newline. */
+  private unended(): string | null {
+    const pending = this.conn.partialIn;
+    return pending > 0 ? `${pending} bytes arrived with no \\n after them, so no frame ended: ${HINTS['no-newline'].hint}` : null;
   }
 
   /** Drops the connection at once, nothing more written (a reader too slow to be written to). */

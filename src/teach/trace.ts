@@ -52,7 +52,7 @@ export function hintFor(code: string, line: Buffer | null, mode: FrameMode, pend
   // No hello in time: bytes with no newline after them are a frame never ended; otherwise what
   // came (a ping, say) was not a hello. A hello still being checked (a slow login) gets none.
   if (code === 'hello_timeout') id = pending > 0 ? 'no-newline' : line === null || !isHello(line, mode) ? 'message-before-hello' : null;
-  if (code === 'idle_timeout') id = 'no-pong';
+  if (code === 'idle_timeout') id = pending > 0 ? 'no-newline' : 'no-pong';
   return id === null ? null : HINTS[id].hint;
 }
 

@@ -112,6 +112,23 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
     }
   });
 
+  it('idle_timeout while a frame waits for its newline: the hint is the newline, not the pong', async () => {
+    const t = await traced(false, { idleTimeoutMs: 400 });
+    const { c } = await WireClient.login(t.port, 'student', {}, 'plain');
+    try {
+      c.autoPong = false;
+      await c.next('ping', 5000);
+      c.sendRaw('{"type":"pong"}');
+      const e = await t.waitFor((r) => r.dir === 'error', 'error');
+      assert.equal(e.code, 'idle_timeout');
+      assert.match(e.hint ?? '', /end every frame with \\n/);
+      assert.match(e.message ?? '', /^silent for \d+ s; 15 bytes arrived with no \\n after them/);
+    } finally {
+      await c.close();
+      await t.stop();
+    }
+  });
+
   // Mistakes lab93 forgives, so no error says them: the trace notes them on the frame in.
   const forgiven: Array<{ file: string; type: string; hint: RegExp; stdin?: string }> = [
     // On a plain connection lab93 reads str(dict), for the original Lab-93 client's sake.

@@ -23,6 +23,7 @@ describe('hints', () => {
     assert.equal(hintFor('hello_timeout', Buffer.from('{"type":"ping"}'), 'plain', 0), HINTS['message-before-hello'].hint);
     assert.equal(hintFor('hello_timeout', hello, 'plain', 0), null);
     assert.equal(hintFor('idle_timeout', hello, 'plain'), HINTS['no-pong'].hint);
+    assert.equal(hintFor('idle_timeout', hello, 'plain', 20), HINTS['no-newline'].hint);
     assert.equal(hintFor('bad_packet', Buffer.from('{"type":"hello","user":"a"}'), 'plain'), '"user": did you mean `username`?');
   });
   it('a failed optional case does not fail the run; a failed required one does', () => {
