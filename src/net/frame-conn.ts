@@ -40,6 +40,8 @@ export interface MessageConn {
   framesIn: number;
   framesOut: number;
   readonly pendingBytes: number;
+  /** Bytes of a frame begun but not ended (no `\n` yet): a client that forgot the newline waits forever. */
+  readonly partialIn: number;
   readonly isClosed: boolean;
   send(frame: Buffer): boolean;
   drained(): Promise<void>;
@@ -153,6 +155,10 @@ export class FrameConn implements MessageConn {
   /** Bytes waiting to reach the kernel: our queue plus the socket's buffer. */
   get pendingBytes(): number {
     return this.queuedBytes + this.socket.writableLength;
+  }
+
+  get partialIn(): number {
+    return this.splitter.buffered;
   }
 
   get isClosed(): boolean {

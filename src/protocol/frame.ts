@@ -41,7 +41,7 @@ export function decodeFrame(line: Buffer, mode: FrameMode): DecodeResult {
     return parsePyDict(json);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, code: 'bad_packet', message: 'a packet must be a JSON object' };
+    return { ok: false, code: 'bad_packet', message: 'a packet must be a JSON object: one {"type":…} per line' };
   }
   // Strictly decoded UTF-8 holds no lone surrogate: only a \u escape can make one, so strings are
   // checked only when the text has one.

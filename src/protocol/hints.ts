@@ -17,6 +17,8 @@ export const HINTS = {
   'message-before-hello': { hint: 'send {"type":"hello","username":…} first, and wait for welcome', section: 'docs/protocol.md#client-to-server' },
   'near-miss-field': { hint: 'did you mean `username`? (hello needs "username"; a message needs "content")', section: 'docs/protocol.md#client-to-server' },
   'python-str-dict': { hint: "str(dict) is Python's notation, not JSON: use json.dumps(packet)", section: 'docs/protocol.md#framing' },
+  'no-pong': { hint: 'answer every {"type":"ping"} with {"type":"pong"}: a connection that stays silent is closed', section: 'docs/protocol.md#keeping-the-connection-alive' },
+  'no-uid': { hint: 'give each message a "uid" (a random string, the same when you send it again): without one, a message resent after a reconnect is stored twice', section: 'docs/protocol.md#client-to-server' },
   'board-missing-percent': { hint: 'end every board request with %: the board waits for it (then answers ERRTimeout!%)', section: 'docs/classic-board.md#the-protocol' },
   'board-lower-case': { hint: 'board commands are upper case: POST and GET', section: 'docs/classic-board.md#the-protocol' },
   'board-one-exchange': { hint: 'one request per connection: the board answers, closes and never reads what comes after; open a new connection for each request (or send KEEP% first)', section: 'docs/classic-board.md#connections' },

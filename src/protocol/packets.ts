@@ -145,7 +145,7 @@ function content(obj: Record<string, unknown>, limits: Limits, uid?: string): st
   // (docs/protocol.md, "Text"). Only what is not text at all is refused.
   wellFormed(v, 'content', uid);
   if (Buffer.byteLength(v, 'utf8') > limits.maxContentBytes) {
-    throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes`, uid !== undefined ? { uid } : {});
+    throw new ProtocolError('too_large', `content is over ${limits.maxContentBytes} bytes: split it into several messages`, uid !== undefined ? { uid } : {});
   }
   return v;
 }
@@ -180,7 +180,7 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
         subject: optString(obj, 'subject', limits.maxSubjectLength),
       };
     }
-    throw bad('type', 'missing');
+    throw bad('type', 'missing: every packet has a "type" (the first one is "hello")');
   }
   if (typeof type !== 'string') throw bad('type', 'must be a string');
   switch (type) {
@@ -207,7 +207,7 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
       let rooms: string[] = ['lobby'];
       if (obj.rooms !== undefined && obj.rooms !== null) {
         if (!Array.isArray(obj.rooms)) throw bad('rooms', 'must be a list of room names');
-        if (obj.rooms.length > limits.maxRoomsPerConnection) throw new ProtocolError('too_many_rooms', `at most ${limits.maxRoomsPerConnection} rooms`);
+        if (obj.rooms.length > limits.maxRoomsPerConnection) throw new ProtocolError('too_many_rooms', `at most ${limits.maxRoomsPerConnection} rooms: name fewer in hello`);
         rooms = [...new Set(obj.rooms.map((r) => checkName(r, 'rooms', limits.maxRoomLength)))];
       }
       const client = optString(obj, 'client', 100);
@@ -243,6 +243,6 @@ export function parseClientPacket(obj: Record<string, unknown>, limits: Limits):
     case 'bye':
       return { type };
     default:
-      throw new ProtocolError('unknown_type', `unknown packet type ${JSON.stringify(type.slice(0, 40))}`);
+      throw new ProtocolError('unknown_type', `unknown packet type ${JSON.stringify(type.slice(0, 40))}: the types are hello, message, join, leave, history, who, rooms, ping, pong, bye and register (docs/protocol.md, "Client to server")`);
   }
 }

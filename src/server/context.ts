@@ -15,6 +15,8 @@ export interface TraceSink {
   frameIn(session: Session, line: Buffer): void;
   frameOut(session: Session, packet: object): void;
   error(session: Session, code: string, message: string): void;
+  /** A connection refused before any session (server_busy, tls_required, not a protocol served here). */
+  refused(address: string, code: string, message: string): void;
 }
 
 /** What handlers may use: no sockets, no listener, just the server's state and services. */

@@ -61,6 +61,12 @@ export interface ServerDeps {
   directCheck?: (to: string) => string | null;
 }
 
+/** What a refused client is told (`server_busy`): the message says what to do about it. */
+const BUSY: Record<Refusal, string> = {
+  total: 'too many connections: the server holds all it may; try again later',
+  address: 'too many connections from your address: close some of them, then try again',
+};
+
 /** Refusals and descriptor trouble are logged once per this window, with a count. */
 const LOG_WINDOW_MS = 10_000;
 
@@ -171,7 +177,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     const room = hub.rooms.get(ev.room);
     if (!room) return;
     const enc = new EncodedPacket({ type: 'presence', room: ev.room, username: ev.username, status: ev.status });
-    for (const s of room) if (s.username !== ev.username && s.state === 'ready') s.conn.send(enc.frame(s.mode));
+    for (const s of room) if (s.username !== ev.username && s.state === 'ready') s.sendShared(enc);
   }
 
   const unsubscribe = deps.bus.subscribe((ev) => (ev.kind === 'message' ? fanOut(ev.message, ev.origin) : presence(ev)));
@@ -226,10 +232,10 @@ export function createServer(deps: ServerDeps): Lab93Server {
     }
     for (const s of sessions) {
       if (s.state === 'hello') {
-        if (t - s.openedAt > opts.helloTimeoutMs) s.close(`no hello within ${opts.helloTimeoutMs} ms`, { error: 'hello_timeout' });
+        if (t - s.openedAt > opts.helloTimeoutMs) s.helloTimedOut(opts.helloTimeoutMs);
       } else if (s.state !== 'closed') {
         const silent = t - s.lastSeen;
-        if (silent > 2 * opts.idleTimeoutMs) s.close(`silent for ${Math.round(silent / 1000)} s`, { error: 'idle_timeout' });
+        if (silent > 2 * opts.idleTimeoutMs) s.idleTimedOut(silent);
         else if (silent > opts.idleTimeoutMs && !s.pinged) {
           s.pinged = true;
           s.sendPing();
@@ -255,7 +261,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
     let session: Session;
     const conn = make({
       frame: (line) => session.onFrame(line),
-      oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes`, { fatal: true })),
+      oversize: () => session.fail(new ProtocolError('too_large', `frame over ${opts.limits.maxFrameBytes} bytes: end every frame with \\n, and split long content into several messages`, { fatal: true })),
       overflow: (pending) => {
         session.log.warn({ pending }, 'send queue exceeded; disconnecting slow reader');
         session.abort('send queue full');
@@ -297,7 +303,8 @@ export function createServer(deps: ServerDeps): Lab93Server {
       ),
     );
     socket.on('error', () => socket.destroy());
-    socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: 'too many connections' }) + '\n', () => socket.destroy());
+    if (ctx.trace !== null) ctx.trace.refused(addr, 'server_busy', BUSY[why]);
+    socket.end(JSON.stringify({ type: 'error', code: 'server_busy', message: BUSY[why] }) + '\n', () => socket.destroy());
   }
 
   /**
@@ -343,7 +350,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
       }
       if (kind === 'classic') {
         if (deps.classic) deps.classic.accept(socket, bytes);
-        else refuseProtocol(socket, addr, 'bad_frame', 'not a Lab-93 frame and the classic board is off', 'plain');
+        else refuseProtocol(socket, addr, 'bad_frame', 'not a Lab-93 frame and the classic board is off: send base64 of JSON, or JSON, ended by \\n (docs/protocol.md, "Framing")', 'plain');
         return;
       }
       startSession(socket, kind).feed(bytes);
@@ -368,6 +375,7 @@ export function createServer(deps: ServerDeps): Lab93Server {
    */
   function refuseProtocol(socket: Socket, addr: string, code: 'bad_frame' | 'tls_required', message: string, mode: 'base64' | 'plain'): void {
     log.info({ remote: addr, code }, `rejected: ${message}`);
+    if (ctx.trace !== null) ctx.trace.refused(addr, code, message);
     socket.on('error', () => {});
     socket.end(encodeFrame({ type: 'error', code, message }, mode));
     setTimeout(() => socket.destroy(), 1000).unref();

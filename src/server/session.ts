@@ -13,6 +13,12 @@ import { TokenBucket } from './rate-limit.js';
 import type { ServerContext } from './context.js';
 import { HANDLERS } from './handlers/index.js';
 
+/** What to do about a frame that could not be read, when no commoner mistake explains it. */
+const FRAMING: Record<FrameMode, string> = {
+  base64: 'send each packet as the base64 of its JSON, ended by \\n (docs/protocol.md, "Framing")',
+  plain: 'send each packet as one line of JSON, ended by \\n (docs/protocol.md, "Framing")',
+};
+
 export type SessionState = 'hello' | 'syncing' | 'ready' | 'closed';
 
 export class Session {
@@ -94,7 +100,8 @@ export class Session {
     if (!decoded.ok) {
       // The message says what to do (docs/teaching.md, "Hints"); the code stays what programs read.
       const hint = diagnoseFrame(line, this.mode);
-      this.fail(new ProtocolError(decoded.code, hint === null ? decoded.message : `${decoded.message}: ${HINTS[hint].hint}`, { fatal: this.state === 'hello' }));
+      const todo = hint !== null ? HINTS[hint].hint : decoded.code === 'bad_frame' ? FRAMING[this.mode] : null;
+      this.fail(new ProtocolError(decoded.code, todo === null ? decoded.message : `${decoded.message}: ${todo}`, { fatal: this.state === 'hello' }));
       return;
     }
     const parsed = decodeClientPacket(decoded.value, this.ctx.opts.limits);
@@ -112,7 +119,7 @@ export class Session {
       return;
     }
     if (this.state !== 'hello' && !handler.postHello) {
-      this.fail(new ProtocolError('already_hello'));
+      this.fail(new ProtocolError('already_hello', 'hello was already sent on this connection: send it once, then join or leave rooms'));
       return;
     }
     let result: void | Promise<void>;
@@ -167,7 +174,7 @@ export class Session {
       /* a logger that throws must not turn one fault into a crash */
     }
     try {
-      this.close('internal error', { error: 'internal' });
+      this.close('internal error: the server failed on what this connection sent; reconnect (the operator finds it in the server log)', { error: 'internal' });
     } catch {
       // Closing failed half-way (the fault may sit in the bookkeeping): drop the socket, and make
       // sure nothing more is handled for it.
@@ -193,9 +200,23 @@ export class Session {
   }
 
   // ---- outbound ---------------------------------------------------------------------------
+  // Every frame out goes through reply, sendShared or sendError, so the trace sees each one;
+  // with tracing off that costs one null check.
   reply(packet: ServerPacket): void {
     if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, packet);
     this.conn.send(encodeFrame(packet, this.mode));
+  }
+
+  /** Sends a packet encoded once for many connections (a fan-out, a presence change). */
+  sendShared(enc: EncodedPacket): boolean {
+    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, enc.packet);
+    return this.conn.send(enc.frame(this.mode));
+  }
+
+  /** An error frame, traced as an error (with its hint) and as the frame it is. */
+  private sendError(packet: ServerPacket & { type: 'error' }): void {
+    if (this.ctx.trace !== null) this.ctx.trace.error(this, packet.code, packet.message);
+    this.reply(packet);
   }
 
   /** Sends an error frame; fatal errors, and one error too many, close the connection. */
@@ -205,8 +226,7 @@ export class Session {
     if (this.recentErrors.push({ code: err.code, message: err.message, at: this.ctx.now() }) > 5) this.recentErrors.shift();
     const packet: ServerPacket = err.uid !== undefined ? { type: 'error', code: err.code, message: err.message, uid: err.uid } : { type: 'error', code: err.code, message: err.message };
     if (err.retryAfterMs !== undefined) packet.retry_after_ms = err.retryAfterMs;
-    if (this.ctx.trace !== null) this.ctx.trace.error(this, err.code, err.message);
-    this.reply(packet);
+    this.sendError(packet);
     this.log.info({ code: err.code }, `rejected: ${err.message}`);
     if (err.fatal) this.close(err.code);
     else if (this.errors >= this.ctx.opts.maxErrors) this.close('too many errors');
@@ -222,8 +242,7 @@ export class Session {
     // when its commit was visible to our last_id read before its fan-out reached us (a shared
     // store read over the network, or a message from another server of a cluster).
     if (this.state !== 'ready' || id <= this.syncedUpTo) return;
-    if (this.ctx.trace !== null) this.ctx.trace.frameOut(this, enc.packet);
-    if (this.conn.send(enc.frame(this.mode)) && id > this.deliveredId) this.deliveredId = id;
+    if (this.sendShared(enc) && id > this.deliveredId) this.deliveredId = id;
   }
 
   /**
@@ -258,10 +277,29 @@ export class Session {
   /** Closes once: sends `code` as an error first when it is a protocol error code. */
   close(reason: string, opts: { error?: ErrorCode; bye?: string } = {}): void {
     if (this.state === 'closed') return;
-    if (opts.error) this.reply({ type: 'error', code: opts.error, message: reason });
+    if (opts.error) this.sendError({ type: 'error', code: opts.error, message: reason });
     if (opts.bye !== undefined) this.reply({ type: 'bye', reason: opts.bye });
     this.markClosed(reason);
     this.conn.end();
+  }
+
+  /**
+   * No hello within the limit. Bytes of a frame begun and never ended mean the client forgot the
+   * newline and the server is still waiting for it: the error says so (docs/teaching.md, "Hints").
+   */
+  helloTimedOut(limitMs: number): void {
+    this.close(`no hello within ${limitMs} ms; ${this.unended() ?? HINTS['message-before-hello'].hint}`, { error: 'hello_timeout' });
+  }
+
+  /** Silent for twice the idle timeout, our ping unanswered (or its pong never ended). */
+  idleTimedOut(silentMs: number): void {
+    this.close(`silent for ${Math.round(silentMs / 1000)} s; ${this.unended() ?? HINTS['no-pong'].hint}`, { error: 'idle_timeout' });
+  }
+
+  /** What to say when a frame was begun and never ended: the server still waits for its newline. */
+  private unended(): string | null {
+    const pending = this.conn.partialIn;
+    return pending > 0 ? `${pending} bytes arrived with no \\n after them, so no frame ended: ${HINTS['no-newline'].hint}` : null;
   }
 
   /** Drops the connection at once, nothing more written (a reader too slow to be written to). */

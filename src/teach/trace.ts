@@ -29,7 +29,7 @@ export interface TraceRecord {
   answer?: string;
 }
 
-interface Traced { id: string; username: string | null; mode: FrameMode; conn: { remote: string } }
+interface Traced { id: string; username: string | null; mode: FrameMode; conn: { remote: string; partialIn?: number } }
 
 function hide(p: unknown, content: boolean): unknown {
   if (content || p === null || typeof p !== 'object') return p;
@@ -39,8 +39,11 @@ function hide(p: unknown, content: boolean): unknown {
   return o;
 }
 
-/** A hint for an error, from the error and the line that caused it. */
-export function hintFor(code: string, line: Buffer | null, mode: FrameMode): string | null {
+/**
+ * A hint for an error, from the error and the line that caused it; `pending` is the bytes of a
+ * frame begun but not ended when the error was sent.
+ */
+export function hintFor(code: string, line: Buffer | null, mode: FrameMode, pending = 0): string | null {
   let id: HintId | null = null;
   if (line !== null && (code === 'bad_frame' || code === 'bad_packet')) {
     id = diagnoseFrame(line, mode);
@@ -53,7 +56,10 @@ export function hintFor(code: string, line: Buffer | null, mode: FrameMode): str
     }
   }
   if (code === 'not_hello') id = 'message-before-hello';
-  if (code === 'hello_timeout' && line === null) id = 'no-newline';
+  // No hello in time: bytes with no newline after them are a frame never ended; otherwise what
+  // came (a ping, say) was not a hello. A hello still being checked (a slow login) gets none.
+  if (code === 'hello_timeout') id = pending > 0 ? 'no-newline' : line === null || !isHello(line, mode) ? 'message-before-hello' : null;
+  if (code === 'idle_timeout') id = pending > 0 ? 'no-newline' : 'no-pong';
   return id === null ? null : HINTS[id].hint;
 }
 
@@ -77,6 +83,22 @@ function showRequest(body: Buffer, req: ClassicRequest, content: boolean): strin
   }
 }
 
+function isHello(line: Buffer, mode: FrameMode): boolean {
+  const d = decodeFrame(line, mode);
+  return d.ok && d.value.type === 'hello';
+}
+
+/**
+ * A mistake the server forgives, so no error says it and only the trace can: Python's str(dict)
+ * on a plain connection (read for the original client's sake), a message without uid (valid, but
+ * a resend after a reconnect is stored twice).
+ */
+function forgiven(line: Buffer, mode: FrameMode, packet: Record<string, unknown>): HintId | null {
+  if (diagnoseFrame(line, mode) === 'python-str-dict') return 'python-str-dict';
+  if (packet.type === 'message' && (packet.uid === undefined || packet.uid === null || packet.uid === '')) return 'no-uid';
+  return null;
+}
+
 /** A trace sink writing JSON lines through `write`: the chat's sessions and the board's connections. */
 export function createTraceSink(write: (line: string) => void, o: { content?: boolean; now?: () => number } = {}): TraceSink & BoardTraceSink {
   const content = o.content === true;
@@ -90,13 +112,18 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
     frameIn(s, line) {
       lastIn.set(s, Buffer.from(line));
       const d = decodeFrame(line, s.mode);
-      emit(d.ok ? { ...base(s), dir: 'in', packet: hide(d.value, content) } : { ...base(s), dir: 'in', raw: content ? line.toString('utf8').slice(0, 500) : `(${line.length} bytes)` });
+      if (!d.ok) {
+        emit({ ...base(s), dir: 'in', raw: content ? line.toString('utf8').slice(0, 500) : `(${line.length} bytes)` });
+        return;
+      }
+      const h = forgiven(line, s.mode, d.value);
+      emit({ ...base(s), dir: 'in', packet: hide(d.value, content), ...(h !== null ? { hint: HINTS[h].hint } : {}) });
     },
     frameOut(s, packet) {
       emit({ ...base(s), dir: 'out', packet: hide(packet, content) });
     },
     error(s, code, message) {
-      const h = hintFor(code, lastIn.get(s) ?? null, s.mode);
+      const h = hintFor(code, lastIn.get(s) ?? null, s.mode, s.conn.partialIn ?? 0);
       emit({ ...base(s), dir: 'error', code, message, ...(h !== null ? { hint: h } : {}) });
     },
     boardRequest(c, body, req) {
@@ -125,6 +152,10 @@ export function createTraceSink(write: (line: string) => void, o: { content?: bo
       const id = diagnoseBoardEnd(pending);
       emit({ ...boardBase(c), dir: 'error', code: 'unterminated', message: '(the client closed the connection; nothing was answered)', ...(id !== null ? { hint: `${HINTS[id].hint} (${showPending(pending, content)} came without one)` } : {}) });
     },
+    refused(address, code, message) {
+      // No session, so no connection id: the address is what the teacher filters by.
+      emit({ time: new Date(now()).toISOString(), conn: '-', address, username: null, dir: 'error', code, message });
+    },
   };
 }
 
@@ -148,8 +179,10 @@ export function formatTraceLine(line: string, f: TraceFilter = {}): string | nul
   if (f.user !== undefined && r.username !== f.user) return null;
   if (f.conn !== undefined && r.conn !== f.conn) return null;
   const who = `${r.time.slice(11, 23)} ${r.conn} ${r.address}${r.username ? ` ${r.username}` : ''}`;
-  if (r.dir === 'error') return `${who} !! ${r.code}: ${r.message}${r.hint ? `\n${' '.repeat(who.length)}    hint: ${r.hint}` : ''}`;
+  // A hint on a frame in is a mistake the server forgave (no error was sent for it).
+  const hintLine = r.hint ? `\n${' '.repeat(who.length)}    hint: ${r.hint}` : '';
+  if (r.dir === 'error') return `${who} !! ${r.code}: ${r.message}${hintLine}`;
   const arrow = r.dir === 'in' ? '->' : '<-';
   if (r.proto === 'board') return `${who} ${arrow} ${r.dir === 'in' ? r.request ?? '' : r.answer ?? ''}`;
-  return `${who} ${arrow} ${r.packet !== undefined ? JSON.stringify(r.packet) : `not a frame: ${r.raw ?? ''}`}`;
+  return `${who} ${arrow} ${r.packet !== undefined ? JSON.stringify(r.packet) : `not a frame: ${r.raw ?? ''}`}${hintLine}`;
 }

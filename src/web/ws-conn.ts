@@ -17,6 +17,8 @@ export class WsConn implements MessageConn {
   bytesOut = 0;
   framesIn = 0;
   framesOut = 0;
+  /** One WebSocket message is one whole frame: nothing is ever half-read. */
+  readonly partialIn = 0;
   private closed = false;
   private ending = false;
   private stopped = false;

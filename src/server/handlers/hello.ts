@@ -36,7 +36,7 @@ export async function login(ctx: ServerContext, s: Session, id: Admission, rooms
     // catch-up, and a session left in 'syncing' would hold live messages forever. Close it;
     // the client reconnects with backoff (docs/cluster.md).
     s.log.error({ err }, 'hello: cannot read the message store');
-    s.close('the message store is unavailable', { error: 'internal' });
+    s.close('the message store is unavailable: reconnect later', { error: 'internal' });
     return;
   }
   const from = !catchUp ? lastId : since ?? cursor ?? lastId;
@@ -57,7 +57,7 @@ export async function login(ctx: ServerContext, s: Session, id: Admission, rooms
     : (after, limit) => ctx.store.catchUp({ username, rooms: [...s.rooms], afterId: after, upToId: lastId, limit });
   void streamCatchUp(ctx, s, page, direct.length > 0 ? 0 : from, lastId, direct).catch((err: unknown) => {
     s.log.error({ err }, 'catch-up failed');
-    s.close('catch-up failed', { error: 'internal' });
+    s.close('catch-up failed: reconnect, with since set to the last id you saw', { error: 'internal' });
   });
 }
 

@@ -17,7 +17,7 @@ export function post(ctx: ServerContext, s: Session, msg: NewMessage, ackExtra: 
     s.inflightChanged(-1);
     if (err || !r) {
       ctx.log.error({ err, conn: s.id }, 'store failed');
-      s.fail(new ProtocolError('internal', 'the message could not be stored', uid !== null ? { uid } : {}));
+      s.fail(new ProtocolError('internal', 'the message could not be stored: send it again later, with the same uid', uid !== null ? { uid } : {}));
       return;
     }
     const m = r.message;

@@ -8,7 +8,7 @@ export const join: Handler<JoinPacket> = {
   postHello: true,
   handle(ctx, s, p) {
     if (!s.rooms.has(p.room) && s.rooms.size >= ctx.opts.limits.maxRoomsPerConnection) {
-      throw new ProtocolError('too_many_rooms', `at most ${ctx.opts.limits.maxRoomsPerConnection} rooms per connection`);
+      throw new ProtocolError('too_many_rooms', `at most ${ctx.opts.limits.maxRoomsPerConnection} rooms per connection: leave one first`);
     }
     ctx.enterRoom(s, p.room);
     s.reply({ type: 'joined', room: p.room, users: ctx.hub.usersIn(p.room) });
@@ -19,7 +19,7 @@ export const leave: Handler<LeavePacket> = {
   preHello: false,
   postHello: true,
   handle(ctx, s, p) {
-    if (!s.rooms.has(p.room)) throw new ProtocolError('not_in_room', `not in ${p.room}`);
+    if (!s.rooms.has(p.room)) throw new ProtocolError('not_in_room', `not in ${p.room}, so there is nothing to leave`);
     ctx.leaveRoom(s, p.room);
     s.reply({ type: 'left', room: p.room });
   },
