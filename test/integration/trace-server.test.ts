@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import net from 'node:net';
 import type { ServerOptions } from '../../src/server/config.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
-import { createTraceSink, formatTraceLine, type TraceRecord } from '../../src/teach/trace.js';
+import { formatTraceLine, type TraceRecord } from '../../src/teach/trace.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
+import { traceRecords } from '../helpers/trace-records.js';
 import { ROOT, spawnServer } from '../helpers/spawn-server.js';
 import { WireClient } from '../helpers/wire-client.js';
 
@@ -21,32 +22,12 @@ const FIX = join(ROOT, 'test/fixtures/teach');
 type Traced = { port: number; records: TraceRecord[]; waitFor(pred: (r: TraceRecord) => boolean, what?: string): Promise<TraceRecord>; stop(): Promise<void> };
 
 async function traced(content = false, options: Partial<ServerOptions> = {}): Promise<Traced> {
-  const records: TraceRecord[] = [];
-  let poke: (() => void) | null = null;
-  const trace = createTraceSink((l) => {
-    records.push(JSON.parse(l) as TraceRecord);
-    poke?.();
-  }, { content });
+  const { trace, records, waitFor } = traceRecords(content);
   const s = await startServer(options, { trace });
   return {
     port: s.port,
     records,
-    async waitFor(pred, what = 'a trace record') {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const r = records.find(pred);
-        if (r) return r;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no ${what} in the trace: ${records.map((x) => JSON.stringify(x)).join('\n')}`);
-        await new Promise<void>((res) => {
-          const t = setTimeout(res, left);
-          poke = () => {
-            clearTimeout(t);
-            res();
-          };
-        });
-      }
-    },
+    waitFor,
     async stop() {
       await s.stop();
       removeDir(s.dir);
