@@ -42,3 +42,9 @@ export function fail(observed: string): never {
 export function show(p: unknown): string {
   return p === null || p === undefined ? 'nothing (timed out or closed)' : JSON.stringify(p);
 }
+
+/**
+ * Time a student's program gets to start, at least, on top of the checks' own waits: starting an
+ * interpreter (python3, node with a loader) on a loaded lab machine can take seconds.
+ */
+export const START_MS = 15_000;

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { ClassicSplitter, ANSWERS, parseRequest, trimLeadingNewlines, type ClassicRequest } from '../protocol/classic.js';
 import { pyReprTuple } from '../protocol/pyrepr.js';
 import { diagnoseBoard, hint } from '../protocol/hints.js';
-import { NotAttempted, fail, runCases, type Case, type CaseEnv } from './case.js';
+import { NotAttempted, START_MS, fail, runCases, type Case, type CaseEnv } from './case.js';
 import { formatReport, type CaseResult } from './report.js';
 import { visibleText, type Transcript } from './probe.js';
 
@@ -323,10 +323,11 @@ export async function checkBoardClient(o: CheckBoardClientOptions): Promise<{ re
     });
     // Generous: an interpreter starting on a loaded machine, plus the board's timeout for a missing %.
     let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([exit, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), wait * 5)))]);
+    const limit = wait * 5 + START_MS;
+    const exited = await Promise.race([exit, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), limit)))]);
     clearTimeout(timer);
     if (!exited) {
-      t.add('*', '*', `the program was still running after ${(wait * 5) / 1000} s: stopped`);
+      t.add('*', '*', `the program was still running after ${limit / 1000} s: stopped`);
       child.kill();
       await exit;
     }

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { CaseFailure, formatReport, type CaseInfo, type CaseResult } from './report.js';
 import { decodeLine, Transcript, type Packet } from './probe.js';
-import { NotAttempted, fail, show } from './case.js';
+import { NotAttempted, START_MS, fail, show } from './case.js';
 import { diagnoseFrame, hint, nearMiss } from '../protocol/hints.js';
 
 /** The checker's side of the client's connection. */
@@ -239,7 +239,9 @@ export async function checkClient(o: CheckClientOptions): Promise<{ results: Cas
   };
   const wait = o.waitMs ?? 2000;
   const results: CaseResult[] = [];
-  const first = await accept(wait * 5);
+  // Starting an interpreter (python3, node with a loader) on a loaded lab machine can take
+  // seconds, whatever the program does: its first connection gets at least START_MS.
+  const first = await accept(Math.max(wait * 5, START_MS));
   const session: Session | null = first && {
     conn: first, t, wait, lastId: 0, reconnectMs: o.reconnectMs ?? 8000,
     stdin: (line) => {
