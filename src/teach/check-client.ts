@@ -49,6 +49,17 @@ class Accepted {
     this.wake = null;
     w?.();
   }
+  /**
+   * Why an awaited frame may not have come: lines that arrived but are not frames of this
+   * connection's framing (raw JSON after a base64 hello, say), with the hint for the first.
+   */
+  unframed(): string {
+    const bad = this.queue.filter((p) => p.type === '(not a frame)');
+    if (bad.length === 0) return '';
+    const raw = String(bad[0]!.raw);
+    const id = diagnoseFrame(Buffer.from(raw, 'latin1'), this.mode ?? 'base64');
+    return `; ${bad.length} line(s) arrived that are not ${this.mode} frames, the first ${show(raw)}${id ? `: ${hint(id).hint}` : ''}`;
+  }
   frame(p: Packet): Buffer {
     const json = JSON.stringify(p);
     return Buffer.from(this.mode === 'plain' ? json + '\n' : Buffer.from(json).toString('base64') + '\n');
@@ -146,7 +157,7 @@ export const CLIENT_CASES: ClientCase[] = [
     section: `${P}#keeping-the-connection-alive`,
     async run(s) {
       s.conn.send({ type: 'ping' });
-      if ((await s.conn.next((p) => p.type === 'pong', s.wait)) === null) fail('no pong');
+      if ((await s.conn.next((p) => p.type === 'pong', s.wait)) === null) fail(`no pong${s.conn.unframed()}`);
     },
   },
   {
@@ -157,7 +168,7 @@ export const CLIENT_CASES: ClientCase[] = [
     async run(s) {
       s.stdin('typed by a student');
       const m = await s.conn.next((p) => p.type === 'message', s.wait * 2);
-      if (m === null) fail('no message arrived after a line on stdin');
+      if (m === null) fail(`no message arrived after a line on stdin${s.conn.unframed()}`);
       if (m.content !== 'typed by a student') fail(`content should be "typed by a student", got ${show(m)}`);
       if (typeof m.uid !== 'string' || m.uid.length === 0) fail(`the message has no uid: ${show(m)}`);
       s.conn.send({ type: 'ack', uid: m.uid, id: ++s.lastId, timestamp: 1795300100 });

@@ -44,6 +44,7 @@ describe('lab93 check client passes the clients the docs print', { concurrency: 
 
 const BROKEN: Array<{ file: string; fails: string; explains: RegExp }> = [
   { file: 'no-newline.py', fails: 'hello-first', explains: /end every frame with \\n/ },
+  { file: 'json-after-base64.py', fails: 'stdin-message', explains: /not base64 frames[\s\S]*this connection is base64: encode each JSON frame with base64/ },
   { file: 'str-dict.py', fails: 'hello-first', explains: /str\(dict\) is Python's notation, not JSON: use json\.dumps/ },
   { file: 'message-first.cjs', fails: 'hello-first', explains: /got \{"type":"message".*send \{"type":"hello"/ },
   { file: 'user-field.cjs', fails: 'hello-first', explains: /"user": did you mean `username`\?/ },

@@ -48,18 +48,24 @@ describe('the trace shows each broken client\'s mistake with its hint', () => {
   //   frames in one read); what it sends is right.
   // - swallow-errors.py drops the error packets it receives; the server sent them all the same.
   // - crash-unknown.cjs crashes on a packet type lab93 never sends (the checker sends one).
-  const cases: Array<{ file: string; code: string; hint: RegExp; message?: RegExp; options?: Partial<ServerOptions> }> = [
+  const cases: Array<{ file: string; code: string; hint: RegExp; message?: RegExp; options?: Partial<ServerOptions>; stdin?: string }> = [
     { file: 'message-first.cjs', code: 'not_hello', hint: /send \{"type":"hello","username":…\} first/ },
     { file: 'user-field.cjs', code: 'bad_packet', hint: /"user": did you mean `username`\?/ },
     // The hello without "\n" never ends: the server waits until the hello timeout, and then says
     // what it saw (bytes with no newline after them) and what to do.
     { file: 'no-newline.py', code: 'hello_timeout', hint: /end every frame with \\n/, message: /no hello within 600 ms; \d+ bytes arrived with no \\n after them, so no frame ended: end every frame with \\n/, options: { helloTimeoutMs: 600 } },
     { file: 'no-pong.py', code: 'idle_timeout', hint: /answer every \{"type":"ping"\} with \{"type":"pong"\}/, options: { idleTimeoutMs: 400 } },
+    // Its hello is base64, so the raw JSON message typed next is no frame of that connection.
+    { file: 'json-after-base64.py', code: 'bad_frame', hint: /this connection is base64: encode each JSON frame with base64/, stdin: 'typed after the hello\n' },
   ];
   for (const c of cases) {
     it(`${c.file}: ${c.code} with its hint`, async () => {
       const t = await traced(false, c.options);
       const p = run(c.file, t.port);
+      if (c.stdin) {
+        await t.waitFor((r) => r.dir === 'out' && (r.packet as { type?: string }).type === 'synced', 'synced');
+        p.stdin!.write(c.stdin);
+      }
       try {
         const e = await t.waitFor((r) => r.dir === 'error', 'error');
         assert.equal(e.code, c.code);
