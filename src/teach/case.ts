@@ -1,4 +1,5 @@
 /** Running cases: each is data (CaseInfo) plus a small function that throws CaseFailure. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CaseFailure, type CaseInfo, type CaseResult } from './report.js';
 import { Transcript } from './probe.js';
 
@@ -48,3 +49,17 @@ export function show(p: unknown): string {
  * interpreter (python3, node with a loader) on a loaded lab machine can take seconds.
  */
 export const START_MS = 15_000;
+
+/** A student's ARGS with `{host}` and `{port}` replaced by the checker's address. */
+export function programArgs(args: string[], port: number): string[] {
+  return args.map((a) => a.replaceAll('{host}', '127.0.0.1').replaceAll('{port}', String(port)));
+}
+
+/**
+ * Starts a student's program against the checker on `port` (docs/teaching.md): LAB93_HOST and
+ * LAB93_PORT set for programs that read them, Python's output unbuffered so what it prints is
+ * seen as it prints it. Its stdin is a pipe: end it for a program that gets no input.
+ */
+export function spawnProgram(command: string, args: string[], port: number): ChildProcessWithoutNullStreams {
+  return spawn(command, args, { env: { ...process.env, LAB93_HOST: '127.0.0.1', LAB93_PORT: String(port), PYTHONUNBUFFERED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+}

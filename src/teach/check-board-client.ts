@@ -11,13 +11,12 @@
  * not come.
  */
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ClassicSplitter, ANSWERS, parseRequest, trimLeadingNewlines, type ClassicRequest } from '../protocol/classic.js';
 import { pyReprTuple } from '../protocol/pyrepr.js';
 import { diagnoseBoard, hint } from '../protocol/hints.js';
-import { NotAttempted, START_MS, fail, runCases, type Case, type CaseEnv } from './case.js';
+import { NotAttempted, START_MS, fail, programArgs, runCases, spawnProgram, type Case, type CaseEnv } from './case.js';
 import { formatReport, type CaseResult } from './report.js';
 import { visibleText, type Transcript } from './probe.js';
 
@@ -306,11 +305,14 @@ export async function checkBoardClient(o: CheckBoardClientOptions): Promise<{ re
   const wait = o.waitMs ?? 2000;
   const board = new ScriptedBoard(wait);
   const port = await board.listen();
-  const args = o.args.map((a) => a.replaceAll('{host}', '127.0.0.1').replaceAll('{port}', String(port)));
+  const args = programArgs(o.args, port);
   const run = async (t: Transcript, extra: string[], script: Script): Promise<Run> => {
     const conns = board.begin(script, t);
     t.add('*', '*', `run: ${[o.command, ...args, ...extra.map((x) => JSON.stringify(x))].join(' ')}`);
-    const child = spawn(o.command, [...args, ...extra], { env: { ...process.env, LAB93_HOST: '127.0.0.1', LAB93_PORT: String(port), PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnProgram(o.command, [...args, ...extra], port);
+    // A board client takes its message as an argument: its stdin is empty.
+    child.stdin.on('error', () => {});
+    child.stdin.end();
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));

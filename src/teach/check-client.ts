@@ -4,12 +4,11 @@
  * and `{port}` in ARGS are replaced; LAB93_HOST and LAB93_PORT are set.
  */
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { CaseFailure, formatReport, type CaseInfo, type CaseResult } from './report.js';
 import { decodeLine, Transcript, type Packet } from './probe.js';
-import { NotAttempted, START_MS, fail, show } from './case.js';
+import { NotAttempted, START_MS, fail, programArgs, show, spawnProgram } from './case.js';
 import { diagnoseFrame, hint, nearMiss } from '../protocol/hints.js';
 
 /** The checker's side of the client's connection. */
@@ -224,8 +223,7 @@ export async function checkClient(o: CheckClientOptions): Promise<{ results: Cas
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
-  const args = o.args.map((a) => a.replaceAll('{host}', '127.0.0.1').replaceAll('{port}', String(port)));
-  const child = spawn(o.command, args, { env: { ...process.env, LAB93_HOST: '127.0.0.1', LAB93_PORT: String(port), PYTHONUNBUFFERED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnProgram(o.command, programArgs(o.args, port), port);
   let output = '';
   let changed: (() => void) | null = null;
   const take = (d: Buffer): void => {
