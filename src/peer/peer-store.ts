@@ -209,6 +209,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       ),
       insertPlain: db.prepare(`INSERT OR REPLACE INTO dm_plain (id, subject, content) VALUES (?, ?, ?)`),
+      openedDirect: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT id FROM dm_plain ORDER BY id DESC LIMIT ?) ORDER BY id`),
       boundKey: db.prepare(`SELECT key FROM name_keys WHERE username = ? AND bound = 1`).pluck(),
       boxKeyOf: db.prepare(`SELECT box_key FROM origin_keys WHERE origin = ?`).pluck(),
       setOriginKey: db.prepare(
@@ -420,7 +421,7 @@ export class PeerStore extends SqliteStoreBase<PeerStoredMessage, Row> implement
    * it sent and those sealed to it. Tests read what a peer shows through this.
    */
   openedDirect(limit = 1000): PeerStoredMessage[] {
-    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT id FROM dm_plain ORDER BY id DESC LIMIT ?) ORDER BY id`).all(limit) as Row[];
+    const rows = this.s.openedDirect.all(limit) as Row[];
     return rows.map(fromRow);
   }
 
